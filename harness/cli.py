@@ -1,0 +1,102 @@
+"""The ``harness`` command: a thin shell over the library. Every HarnessError becomes one line on stderr and
+exit status 2; a check that fails exits 1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .errors import HarnessError
+from .redaction import redact
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from .embedded import EmbeddedStack
+
+    if args.list_faults:
+        from .reference.faults import describe
+
+        print(describe())
+        return 0
+    faults = list(args.fault or [])
+    if os.environ.get("HARNESS_FAULTS"):
+        faults.insert(0, os.environ["HARNESS_FAULTS"])
+    pg_dsn = args.pg_dsn or os.environ.get("HARNESS_PG_DSN") or None
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stack = EmbeddedStack(characters=args.characters, seed=args.seed, pg_dsn=pg_dsn, faults=faults)
+    try:
+        info = stack.start()
+        if args.json:
+            print(info.to_json(), flush=True)
+        else:
+            print(f"legacy backend         {info.legacy_url}")
+            print(f"storage backend        {info.storage_url}")
+            print(f"Storage Service        {info.storage_service_url} (database {info.storage_database})")
+            print(f"source DSN             {redact(info.source_dsn)}")
+            print(f"PostgreSQL             {redact(info.postgres)}")
+            print(
+                f"seeded                 {info.characters} characters (seed {info.seed}) in "
+                f"{info.timings['total_s']:.1f} s"
+            )
+            if info.faults:
+                print(f"faults                 {', '.join(info.faults)}")
+            print("Ready. Ctrl-C stops everything.", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        stack.stop()
+    if not args.json:
+        print("stopped", flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Validation and load-test harness for the Character Service's move to the Storage Service.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the embedded default (reference system) and wait for Ctrl-C")
+    up.add_argument("--characters", type=int, default=1000, help="characters to seed (default 1000)")
+    up.add_argument("--seed", type=int, default=42, help="seed of the generated data (default 42)")
+    up.add_argument(
+        "--pg-dsn",
+        help="use this PostgreSQL instead of an embedded one (env HARNESS_PG_DSN); "
+        "the stack creates and drops databases of its own there",
+    )
+    up.add_argument(
+        "--fault",
+        action="append",
+        metavar="NAME[=VALUE]",
+        help="inject a fault (repeatable; env HARNESS_FAULTS, comma-separated); see --list-faults",
+    )
+    up.add_argument("--list-faults", action="store_true", help="list the faults and exit")
+    up.add_argument("--json", action="store_true", help="print the URLs and DSNs as one JSON object once healthy")
+    up.set_defaults(func=_cmd_up)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HarnessError as exc:
+        print(f"harness: error: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Start and stop the whole embedded default: PostgreSQL, the Storage Service, the legacy data seeded and
+migrated, and the Character Service twice (legacy backend and storage backend), all on free loopback ports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import StackError
+from .postgres import EmbeddedPostgres, ExternalPostgres, PostgresProvider
+from .processes import ServiceProcess
+
+STORAGE_DATABASE = "character_db"
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    legacy_url: str
+    storage_url: str
+    storage_service_url: str
+    source_dsn: str
+    storage_database: str
+    characters: int
+    seed: int
+    postgres: str
+    faults: list[str] = field(default_factory=list)
+    data_faults: dict[str, list[str]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+class EmbeddedStack:
+    """Usage: ``with EmbeddedStack(characters=100) as info: ...``; ``stop()`` is idempotent and leaves no process
+    or temporary directory behind."""
+
+    def __init__(
+        self, *, characters: int = 1000, seed: int = 42, pg_dsn: str | None = None, faults: Sequence[str] = ()
+    ) -> None:
+        from ..reference.faults import STACK_FAULTS, FaultError, parse_faults  # the launcher's lazy import
+
+        if characters < 0:
+            raise StackError("--characters must be zero or more")
+        try:
+            self.faults = parse_faults(faults)
+        except FaultError as exc:
+            raise StackError(str(exc)) from None
+        self._stack_faults = {f.name: f for f in self.faults if f.name in STACK_FAULTS}
+        self.characters = characters
+        self.seed = seed
+        self.pg_dsn = pg_dsn
+        self.workdir: Path | None = None
+        self.postgres: PostgresProvider | None = None
+        self.storage_service: ServiceProcess | None = None
+        self.legacy: ServiceProcess | None = None
+        self.storage: ServiceProcess | None = None
+        self.info: StackInfo | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> StackInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> StackInfo:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> StackInfo:
+        from ..reference import migration, seed  # lazy: only the launcher touches the reference
+        from ..reference.data_faults import apply_data_faults
+
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        self.workdir = Path(tempfile.mkdtemp(prefix="harness-stack-"))
+        self.postgres = ExternalPostgres(self.pg_dsn) if self.pg_dsn else EmbeddedPostgres(self.workdir)
+        source_dsn = self.postgres.create_database("legacy")
+        storage_dsn = self.postgres.create_database("storage")
+        timings["postgres_s"] = time.perf_counter() - t0
+
+        fault_env = ",".join(f.spec() for f in self.faults)
+        self.storage_service = ServiceProcess("storage-service", "storage", {"DATABASE_URL": storage_dsn}, self.workdir)
+        self.storage_service.start()
+        t = time.perf_counter()
+        seed.seed_legacy(source_dsn, characters=self.characters, seed=self.seed)
+        timings["seed_s"] = time.perf_counter() - t
+        self.storage_service.wait_healthy()
+
+        t = time.perf_counter()
+        export_dir = self.workdir / "export"
+        migration.export_data(source_dsn, export_dir)
+        migration.import_to_storage(export_dir / "export.jsonl", self.storage_service.url, STORAGE_DATABASE)
+        timings["migrate_s"] = time.perf_counter() - t
+
+        data_faults = {n: int(f.number) for n, f in self._stack_faults.items() if n != "storage_outage"}
+        touched = apply_data_faults(self.storage_service.url, STORAGE_DATABASE, data_faults) if data_faults else {}
+
+        self.legacy = ServiceProcess(
+            "character-legacy",
+            "character",
+            {"DATABASE_URL": source_dsn, "USE_STORAGE_SERVICE": "false", "HARNESS_FAULTS": fault_env},
+            self.workdir,
+        )
+        self.storage = ServiceProcess(
+            "character-storage",
+            "character",
+            {
+                "USE_STORAGE_SERVICE": "true",
+                "STORAGE_SERVICE_URL": self.storage_service.url,
+                "STORAGE_DATABASE": STORAGE_DATABASE,
+                "HARNESS_FAULTS": fault_env,
+            },
+            self.workdir,
+        )
+        self.legacy.start()
+        self.storage.start()
+        self.legacy.wait_healthy()
+        self.storage.wait_healthy()
+        if "storage_outage" in self._stack_faults:
+            self.storage_service.stop()
+        timings["total_s"] = time.perf_counter() - t0
+        self.info = StackInfo(
+            legacy_url=self.legacy.url,
+            storage_url=self.storage.url,
+            storage_service_url=self.storage_service.url,
+            source_dsn=source_dsn,
+            storage_database=STORAGE_DATABASE,
+            characters=self.characters,
+            seed=self.seed,
+            postgres=self.postgres.description,
+            faults=[f.spec() for f in self.faults],
+            data_faults=touched,
+            timings={k: round(v, 3) for k, v in timings.items()},
+        )
+        return self.info
+
+    # --- outage control, for tests and rehearsals -----------------------------------------------
+
+    def stop_storage_service(self) -> None:
+        if self.storage_service is None:
+            raise StackError("the stack is not running")
+        self.storage_service.stop()
+
+    def start_storage_service(self) -> None:
+        if self.storage_service is None:
+            raise StackError("the stack is not running")
+        if not self.storage_service.running():
+            self.storage_service.start()  # on the port it had, so the Character Service finds it again
+            self.storage_service.wait_healthy()
+
+    def stop(self) -> None:
+        with self._lock:
+            for proc in (self.storage, self.legacy, self.storage_service):
+                if proc is not None:
+                    proc.stop()
+            self.storage = self.legacy = self.storage_service = None
+            if self.postgres is not None:
+                self.postgres.close()
+                self.postgres = None
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.workdir = None
+
+    def describe(self) -> dict[str, Any]:
+        if self.info is None:
+            raise StackError("the stack is not running")
+        return asdict(self.info)

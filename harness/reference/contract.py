@@ -1,0 +1,58 @@
+"""Request validation straight from the contract file, so the reference accepts exactly what the contract says."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+_CONTRACT_URI = "urn:character-service-contract"
+
+
+def contracts_dir() -> Path:
+    """``contracts/`` of the source tree (the package is installed in editable mode) or the one installed
+    beside the package as package data."""
+    here = Path(__file__).resolve().parents[2] / "contracts"
+    if here.is_dir():
+        return here
+    return Path(str(resources.files("harness").joinpath("contracts")))
+
+
+@cache
+def load_contract(name: str = "character-service.openapi.yaml") -> dict[str, Any]:
+    with open(contracts_dir() / name, encoding="utf-8") as fh:
+        data: dict[str, Any] = yaml.safe_load(fh)
+    return data
+
+
+@cache
+def validator(schema_name: str) -> Draft202012Validator:
+    contract = load_contract()
+    registry: Registry[Any] = Registry().with_resource(_CONTRACT_URI, DRAFT202012.create_resource(contract))
+    return Draft202012Validator(
+        {"$ref": f"{_CONTRACT_URI}#/components/schemas/{schema_name}"},
+        registry=registry,
+        format_checker=FormatChecker(),
+    )
+
+
+def validation_errors(
+    schema_name: str, instance: Any, *, skip_fields: frozenset[str] = frozenset()
+) -> list[dict[str, str]]:
+    """Every violation as ``{"field": "abilities.strength", "message": ...}``; fields in ``skip_fields`` are
+    not checked (the ``accept_invalid`` fault)."""
+    problems = []
+    for error in validator(schema_name).iter_errors(instance):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if path.split(".", 1)[0] in skip_fields:
+            continue
+        if error.validator == "additionalProperties" and not path:
+            path = "(body)"
+        problems.append({"field": path or "(body)", "message": error.message[:300]})
+    return sorted(problems, key=lambda p: (p["field"], p["message"]))

@@ -1,0 +1,159 @@
+"""The migration guide's data scripts, for the reference: ``export_data`` (source -> JSON Lines + manifest) and
+``import_to_storage`` (batched, idempotent, resumable).
+
+Export line: ``{"collection": "characters", "id": ..., "version": ..., "document": {storage form}}``; campaigns
+first, then characters, each in id order. The manifest beside it holds per-collection counts and SHA-256
+checksums of the lines, and the SHA-256 of the whole file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from . import domain
+from .legacy_schema import CHARACTER_COLUMNS
+from .storage_client import HttpStorageClient, Record
+
+EXPORT_FORMAT = "character-export/1"
+COLLECTIONS = ("campaigns", "characters")
+
+
+def _line(collection: str, record_id: str, version: int, document: dict[str, Any]) -> bytes:
+    record = {"collection": collection, "id": record_id, "version": version, "document": document}
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n").encode()
+
+
+def iter_source_records(dsn: str, chunk: int = 2000) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+    """Every source record in storage form, campaigns then characters, in id order, in bounded memory."""
+    with psycopg.connect(dsn, row_factory=dict_row) as conn:
+        last = None
+        while True:
+            rows = conn.execute(
+                "SELECT * FROM campaigns WHERE (%s::uuid IS NULL OR id > %s::uuid) ORDER BY id LIMIT %s",
+                (last, last, chunk),
+            ).fetchall()
+            if not rows:
+                break
+            for row in rows:
+                campaign = domain.campaign_from_row(row)
+                yield "campaigns", campaign["id"], campaign["version"], domain.campaign_document(campaign)
+            last = rows[-1]["id"]
+        last = None
+        while True:
+            rows = conn.execute(
+                f"SELECT {', '.join(CHARACTER_COLUMNS)} FROM characters WHERE (%s::uuid IS NULL OR id > %s::uuid)"
+                " ORDER BY id LIMIT %s",
+                (last, last, chunk),
+            ).fetchall()
+            if not rows:
+                break
+            ids = [r["id"] for r in rows]
+            items: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+            spells: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+            for item in conn.execute(
+                "SELECT * FROM inventory_items WHERE character_id = ANY(%s) ORDER BY character_id, position", (ids,)
+            ):
+                items[item["character_id"]].append(item)
+            for spell in conn.execute(
+                "SELECT * FROM character_spells WHERE character_id = ANY(%s) ORDER BY character_id, position", (ids,)
+            ):
+                spells[spell["character_id"]].append(spell)
+            for row in rows:
+                character = domain.character_from_rows(row, items[row["id"]], spells[row["id"]])
+                yield "characters", character["id"], character["version"], domain.character_document(character)
+            last = rows[-1]["id"]
+
+
+def export_data(dsn: str, out_dir: Path) -> dict[str, Any]:
+    """Write ``export.jsonl`` and ``manifest.json`` into ``out_dir``; the file appears only once complete."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "export.jsonl"
+    partial = out_dir / "export.jsonl.partial"
+    whole = hashlib.sha256()
+    per: dict[str, Any] = {c: {"count": 0, "sha256": hashlib.sha256()} for c in COLLECTIONS}
+    with open(partial, "wb") as fh:
+        for collection, record_id, version, document in iter_source_records(dsn):
+            line = _line(collection, record_id, version, document)
+            fh.write(line)
+            whole.update(line)
+            per[collection]["count"] += 1
+            per[collection]["sha256"].update(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, target)
+    manifest = {
+        "format": EXPORT_FORMAT,
+        "file": target.name,
+        "sha256": whole.hexdigest(),
+        "collections": {c: {"count": v["count"], "sha256": v["sha256"].hexdigest()} for c, v in per.items()},
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int
+    skipped: int  # lines already imported by an earlier, interrupted run
+    batches: int
+
+
+def import_to_storage(
+    export_file: Path,
+    storage_url: str,
+    database: str = "character_db",
+    *,
+    batch_size: int = 1000,
+    checkpoint: Path | None = None,
+) -> ImportResult:
+    """Upsert every exported record with its source version. Resumable: after each batch the checkpoint records
+    how many lines are done, and a rerun skips them; idempotent, so replaying a batch changes nothing."""
+    checkpoint = checkpoint or export_file.with_suffix(".import-checkpoint.json")
+    done = 0
+    if checkpoint.exists():
+        state = json.loads(checkpoint.read_text())
+        if state.get("file") == str(export_file.resolve()):
+            done = int(state["lines"])
+    client = HttpStorageClient(storage_url, database, read_timeout=60.0, deadline=120.0)
+    try:
+        client.ensure_collections(*COLLECTIONS)
+        imported = batches = 0
+        pending: list[Record] = []
+        pending_collection = ""
+        line_no = 0
+
+        def flush() -> None:
+            nonlocal imported, batches, pending
+            if pending:
+                imported += client.batch_upsert(pending_collection, pending)
+                batches += 1
+                pending = []
+            tmp = checkpoint.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"file": str(export_file.resolve()), "lines": line_no}))
+            os.replace(tmp, checkpoint)
+
+        with open(export_file, "rb") as fh:
+            for line_no, raw in enumerate(fh, start=1):
+                if line_no <= done:
+                    continue
+                rec = json.loads(raw)
+                if rec["collection"] != pending_collection or len(pending) >= batch_size:
+                    line_no -= 1  # the checkpoint covers the lines before this one
+                    flush()
+                    line_no += 1
+                    pending_collection = rec["collection"]
+                pending.append(Record(rec["id"], rec["version"], rec["document"]))
+            flush()
+        return ImportResult(imported=imported, skipped=done, batches=batches)
+    finally:
+        client.close()

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from harness.embedded import EmbeddedStack, StackInfo
+
+MACHINE_PG_DSN = os.environ.get("HARNESS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def stack_handle() -> Iterator[EmbeddedStack]:
+    """One clean embedded stack for the session (per xdist worker); tests that stop parts of it restore them."""
+    stack = EmbeddedStack(characters=120, seed=7)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(stack_handle: EmbeddedStack) -> StackInfo:
+    assert stack_handle.info is not None
+    return stack_handle.info
+
+
+@pytest.fixture(scope="session")
+def machine_pg_dsn() -> str:
+    try:
+        with psycopg.connect(MACHINE_PG_DSN, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        pytest.skip(f"no PostgreSQL at {MACHINE_PG_DSN} ({type(exc).__name__}); set HARNESS_TEST_PG_DSN")
+    return MACHINE_PG_DSN

@@ -1,0 +1,25 @@
+"""Any PostgreSQL can replace the embedded one through a DSN; the stack only touches databases it created."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+
+from harness.embedded import EmbeddedStack
+
+
+def _harness_databases(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'harness\\_%'")}
+
+
+def test_stack_on_the_machines_postgres(machine_pg_dsn: str) -> None:
+    before = _harness_databases(machine_pg_dsn)
+    with EmbeddedStack(characters=25, seed=11, pg_dsn=machine_pg_dsn) as info:
+        assert "127.0.0.1" in info.source_dsn or "localhost" in info.source_dsn
+        created = _harness_databases(machine_pg_dsn) - before
+        assert len(created) == 2
+        legacy = httpx.get(f"{info.legacy_url}/characters?limit=100").json()["items"]
+        storage = httpx.get(f"{info.storage_url}/characters?limit=100").json()["items"]
+        assert len(legacy) == 25 and legacy == storage
+    assert _harness_databases(machine_pg_dsn) == before, "the stack left its databases behind"
