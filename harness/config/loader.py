@@ -1,0 +1,244 @@
+"""Read the targets file: TOML -> checked against the known keys -> ``${VAR}`` filled -> value objects.
+
+Every problem is one ``ConfigError`` line naming the file, the key and the fix, with "did you mean" when a
+close match exists.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .model import (
+    BACKENDS,
+    ENVIRONMENTS,
+    LOCAL,
+    Auth,
+    Backend,
+    Config,
+    Destination,
+    LocalSettings,
+    Prometheus,
+    Source,
+    Target,
+    Timeouts,
+)
+
+DEFAULT_FILE = "harness.toml"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# The keys each section accepts and their types. Sections that later features own (thresholds, compare)
+# are declared here too, so that a typo anywhere is caught.
+TOP_KEYS: dict[str, type | tuple[type, ...]] = {"default_target": str, "targets": dict, "local": dict}
+LOCAL_KEYS: dict[str, type | tuple[type, ...]] = {"characters": int, "seed": int, "pg_dsn": str, "faults": list}
+TARGET_KEYS: dict[str, type | tuple[type, ...]] = {
+    "environment": str,
+    "backends": dict,
+    "source": dict,
+    "destination": dict,
+    "prometheus": dict,
+    "auth": dict,
+    "timeouts": dict,
+    "thresholds": dict,
+    "compare": dict,
+}
+SECTION_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "backend": {"url": str},
+    "source": {"dsn": str},
+    "destination": {"url": str, "database": str},
+    "prometheus": {"url": str},
+    "auth": {"bearer_token": str, "header_name": str, "header_value": str},
+    "timeouts": {"connect": (int, float), "read": (int, float)},
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list"}
+
+
+def _suggest(word: str, choices: Any) -> str:
+    choices = list(choices)
+    prefixed = [c for c in choices if word and c.startswith(word)]
+    close = prefixed[:1] or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Reader:
+    def __init__(self, path: str, env: Mapping[str, str]) -> None:
+        self.path = path
+        self.env = env
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key}: {message}")
+
+    def check(self, data: Mapping[str, Any], allowed: Mapping[str, type | tuple[type, ...]], prefix: str) -> None:
+        for key, value in data.items():
+            full = f"{prefix}{key}"
+            if key not in allowed:
+                raise self.error(full, f"unknown key{_suggest(key, allowed)} (allowed: {', '.join(sorted(allowed))})")
+            expected = allowed[key]
+            types = expected if isinstance(expected, tuple) else (expected,)
+            if isinstance(value, bool) or not isinstance(value, types):
+                want = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+                raise self.error(full, f"must be {want}, got {type(value).__name__} {value!r}")
+
+    def fill(self, value: str, key: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.env:
+                raise self.error(key, f"uses ${{{name}}}, which is not set; export {name} or remove the reference")
+            return self.env[name]
+
+        return _VAR.sub(replace, value)
+
+    def section(self, data: Mapping[str, Any], kind: str, prefix: str) -> dict[str, Any]:
+        self.check(data, SECTION_KEYS[kind], prefix)
+        return {k: self.fill(v, prefix + k) if isinstance(v, str) else v for k, v in data.items()}
+
+    def require(self, data: Mapping[str, Any], key: str, prefix: str) -> Any:
+        if key not in data:
+            raise self.error(f"{prefix}{key}", "is required")
+        return data[key]
+
+    def target(self, name: str, data: Mapping[str, Any]) -> Target:
+        p = f"targets.{name}."
+        if name == LOCAL:
+            raise self.error(
+                f"targets.{LOCAL}",
+                "'local' is the built-in embedded default; configure it under [local] or give your target another name",
+            )
+        if not isinstance(data, dict):
+            raise self.error(f"targets.{name}", "must be a table")
+        self.check(data, TARGET_KEYS, p)
+        environment = self.require(data, "environment", p)
+        if environment not in ENVIRONMENTS:
+            raise self.error(
+                f"{p}environment",
+                f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}{_suggest(environment, ENVIRONMENTS)}",
+            )
+        backends: dict[str, Backend] = {}
+        for backend_name, section in data.get("backends", {}).items():
+            bp = f"{p}backends.{backend_name}"
+            if backend_name not in BACKENDS:
+                raise self.error(
+                    bp, f"unknown backend{_suggest(backend_name, BACKENDS)} (backends are {', '.join(BACKENDS)})"
+                )
+            if not isinstance(section, dict):
+                raise self.error(bp, 'must be a table with url = "..."')
+            values = self.section(section, "backend", bp + ".")
+            backends[backend_name] = Backend(
+                backend_name,
+                _url(self, self.require(values, "url", bp + "."), bp + ".url"),
+            )
+        source = destination = prometheus = None
+        if "source" in data:
+            values = self.section(data["source"], "source", p + "source.")
+            source = Source(self.require(values, "dsn", p + "source."))
+        if "destination" in data:
+            values = self.section(data["destination"], "destination", p + "destination.")
+            destination = Destination(
+                _url(self, self.require(values, "url", p + "destination."), p + "destination.url"),
+                values.get("database", "character_db"),
+            )
+        if "prometheus" in data:
+            values = self.section(data["prometheus"], "prometheus", p + "prometheus.")
+            prometheus = Prometheus(_url(self, self.require(values, "url", p + "prometheus."), p + "prometheus.url"))
+        auth = Auth(**self.section(data["auth"], "auth", p + "auth.")) if "auth" in data else Auth()
+        timeouts = Timeouts()
+        if "timeouts" in data:
+            values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
+            timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
+        extra = {k: data[k] for k in ("thresholds", "compare") if k in data}
+        return Target(
+            name=name,
+            environment=environment,
+            backends=backends,
+            source=source,
+            destination=destination,
+            prometheus=prometheus,
+            auth=auth,
+            timeouts=timeouts,
+            extra=extra,
+        )
+
+
+def _url(reader: _Reader, value: str, key: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise reader.error(key, f"must be an http:// or https:// URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def config_path(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path | None:
+    """``$HARNESS_CONFIG`` (which must exist) or ``./harness.toml`` (if it exists)."""
+    env = os.environ if env is None else env
+    if env.get("HARNESS_CONFIG"):
+        path = Path(env["HARNESS_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"HARNESS_CONFIG names {path}, which is not a file; fix the path or unset it")
+        return path
+    candidate = (cwd or Path.cwd()) / DEFAULT_FILE
+    return candidate if candidate.is_file() else None
+
+
+def parse_config(text: str, path: str = DEFAULT_FILE, env: Mapping[str, str] | None = None) -> Config:
+    reader = _Reader(path, os.environ if env is None else env)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from None
+    reader.check(data, TOP_KEYS, "")
+    targets = {name: reader.target(name, section) for name, section in data.get("targets", {}).items()}
+    local = LocalSettings()
+    if "local" in data:
+        reader.check(data["local"], LOCAL_KEYS, "local.")
+        values = dict(data["local"])
+        if "pg_dsn" in values:
+            values["pg_dsn"] = reader.fill(values["pg_dsn"], "local.pg_dsn")
+        if "faults" in values:
+            values["faults"] = tuple(str(f) for f in values["faults"])
+        local = LocalSettings(**values)
+    default = data.get("default_target", LOCAL)
+    if default != LOCAL and default not in targets:
+        raise reader.error(
+            "default_target",
+            f"names no target{_suggest(default, [LOCAL, *targets])} (targets: {', '.join([LOCAL, *targets])})",
+        )
+    return Config(path=path, targets=targets, default_target=default, local=local)
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    path = path if path is not None else config_path(env)
+    if path is None:
+        return Config(path=None, targets={})
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the targets file ({exc.__class__.__name__}); check the path") from None
+    return parse_config(text, str(path), env)
+
+
+def resolve_target(config: Config, name: str) -> Target | None:
+    """The named target; ``None`` for the built-in ``local`` (its URLs exist only once the stack is up)."""
+    if name == LOCAL:
+        return None
+    if name not in config.targets:
+        where = config.path or f"no {DEFAULT_FILE} found"
+        known = ", ".join([LOCAL, *config.targets])
+        raise ConfigError(
+            f"unknown target {name!r}{_suggest(name, [LOCAL, *config.targets])} ({where}; targets: {known})"
+        )
+    return config.targets[name]
+
+
+def local_target(urls: Mapping[str, str], source_dsn: str, destination_url: str, database: str) -> Target:
+    """The built-in target, once the embedded default is up."""
+    return Target(
+        name=LOCAL,
+        environment="dev",
+        backends={"legacy": Backend("legacy", urls["legacy"]), "storage": Backend("storage", urls["storage"])},
+        source=Source(source_dsn),
+        destination=Destination(destination_url, database),
+    )

@@ -1,0 +1,109 @@
+"""The configuration's value objects. Immutable, compared by value, with reprs that never show secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ..redaction import redact
+
+ENVIRONMENTS = ("dev", "staging", "production")
+BACKENDS = ("legacy", "storage")
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 3.0
+    read: float = 10.0
+
+    def httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(self.read, connect=self.connect)
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Either a bearer token or one header; the value usually comes from ``${VAR}``."""
+
+    bearer_token: str | None = field(default=None, repr=False)
+    header_name: str | None = None
+    header_value: str | None = field(default=None, repr=False)
+
+    def headers(self) -> dict[str, str]:
+        if self.bearer_token:
+            return {"Authorization": f"Bearer {self.bearer_token}"}
+        if self.header_name and self.header_value is not None:
+            return {self.header_name: self.header_value}
+        return {}
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """The legacy PostgreSQL."""
+
+    dsn: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Source(dsn={redact(self.dsn)!r})"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """The Storage Service and the database the Character Service uses there."""
+
+    url: str
+    database: str = "character_db"
+
+
+@dataclass(frozen=True)
+class Prometheus:
+    url: str
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    environment: str
+    backends: dict[str, Backend]
+    source: Source | None = None
+    destination: Destination | None = None
+    prometheus: Prometheus | None = None
+    auth: Auth = field(default_factory=Auth)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    extra: dict[str, Any] = field(default_factory=dict)  # sections other features own (thresholds, compare)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def client(self, backend: str, **kwargs: Any) -> httpx.Client:
+        """An httpx client for one backend: base URL, the target's timeouts and auth headers."""
+        return httpx.Client(
+            base_url=self.backends[backend].url, timeout=self.timeouts.httpx(), headers=self.auth.headers(), **kwargs
+        )
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """How the built-in ``local`` target (the embedded default) is started."""
+
+    characters: int = 200
+    seed: int = 42
+    pg_dsn: str | None = field(default=None, repr=False)
+    faults: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str | None  # the file read, or None when there was none
+    targets: dict[str, Target]
+    default_target: str = LOCAL
+    local: LocalSettings = field(default_factory=LocalSettings)
