@@ -34,9 +34,17 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if args.watch_pid:
+        threading.Thread(target=_watch_pid, args=(args.watch_pid, stop), daemon=True).start()
     stack = EmbeddedStack(characters=args.characters, seed=args.seed, pg_dsn=pg_dsn, faults=faults)
+    control = None
     try:
-        info = stack.start()
+        stack.start()
+        from .embedded.control import ControlServer
+
+        control = ControlServer(stack)
+        control.start()
+        info = stack.with_control_url(control.url)
         if args.json:
             print(info.to_json(), flush=True)
         else:
@@ -45,6 +53,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
             print(f"Storage Service        {info.storage_service_url} (database {info.storage_database})")
             print(f"source DSN             {redact(info.source_dsn)}")
             print(f"PostgreSQL             {redact(info.postgres)}")
+            print(f"control API            {info.control_url} (POST /storage-service/stop|start)")
             print(
                 f"seeded                 {info.characters} characters (seed {info.seed}) in "
                 f"{info.timings['total_s']:.1f} s"
@@ -55,10 +64,23 @@ def _cmd_up(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):
             pass
     finally:
+        if control is not None:
+            control.stop()
         stack.stop()
     if not args.json:
         print("stopped", flush=True)
     return 0
+
+
+def _watch_pid(pid: int, stop: threading.Event) -> None:
+    """Stop when the process that asked for the stack is gone (a killed pytest leaves nothing behind)."""
+    while not stop.wait(0.5):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            stop.set()
+        except PermissionError:
+            pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     up.add_argument("--json", action="store_true", help="print the URLs and DSNs as one JSON object once healthy")
+    up.add_argument("--watch-pid", type=int, help=argparse.SUPPRESS)  # stop when this process exits
     up.set_defaults(func=_cmd_up)
     return parser
 

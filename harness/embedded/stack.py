@@ -9,7 +9,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ class StackInfo:
     faults: list[str] = field(default_factory=list)
     data_faults: dict[str, list[str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    control_url: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -172,6 +173,12 @@ class EmbeddedStack:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 self.workdir = None
+
+    def with_control_url(self, url: str) -> StackInfo:
+        if self.info is None:
+            raise StackError("the stack is not running")
+        self.info = replace(self.info, control_url=url)
+        return self.info
 
     def describe(self) -> dict[str, Any]:
         if self.info is None:

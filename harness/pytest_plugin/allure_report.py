@@ -1,0 +1,104 @@
+"""Allure results for every run: written to ``reports/allure-results`` unless ``--alluredir`` says otherwise
+(``HARNESS_ALLURE=0`` turns it off), labels from the suite layout, the HTTP exchange of a failing test attached,
+and ``environment.properties`` written once per run (by the xdist controller, never by a worker)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import shutil
+from pathlib import Path
+
+import pytest
+
+SEVERITY = {
+    "smoke": "critical",
+    "api": "critical",
+    "data": "critical",
+    "integration": "normal",
+    "staging": "normal",
+    "contract": "normal",
+    "differential": "normal",
+}
+FEATURES = {
+    "smoke": "Post-deploy smoke",
+    "api": "Character Service API",
+    "integration": "End-to-end flows",
+    "staging": "Staging validation",
+    "data": "Data parity",
+    "contract": "Contract fuzzing",
+    "differential": "Backend differential",
+}
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return config.pluginmanager.hasplugin("allure_pytest") and os.environ.get("HARNESS_ALLURE", "1") != "0"
+
+
+def configure(config: pytest.Config) -> None:
+    """Default the results directory; runs before allure-pytest's own configure (tryfirst)."""
+    if not _enabled(config) or getattr(config.option, "allure_report_dir", None):
+        return
+    results = Path(config.rootpath) / "reports" / "allure-results"
+    if getattr(config, "workerinput", None) is None:
+        # a fresh directory per run; cleaned here rather than with --clean-alluredir, which races under xdist
+        shutil.rmtree(results, ignore_errors=True)
+    results.mkdir(parents=True, exist_ok=True)
+    config.option.allure_report_dir = str(results)
+
+
+def _suite_of(item: pytest.Item) -> str | None:
+    parts = Path(str(item.path)).parts
+    if "suites" in parts and parts.index("suites") + 1 < len(parts) - 1:
+        return parts[parts.index("suites") + 1]
+    return None
+
+
+def label(item: pytest.Item) -> None:
+    suite = _suite_of(item)
+    if suite is None:
+        return
+    import allure
+
+    item.add_marker(getattr(pytest.mark, suite))
+    names = {m.kwargs.get("label_type") for m in item.iter_markers("allure_label")}
+    item.add_marker(allure.parent_suite(suite))
+    if "suite" not in names:
+        item.add_marker(allure.suite(Path(str(item.path)).stem.removeprefix("test_")))
+    if "feature" not in names:
+        item.add_marker(allure.feature(FEATURES.get(suite, suite)))
+    if "story" not in names:
+        doc = (getattr(getattr(item, "module", None), "__doc__", None) or "").strip().splitlines()
+        item.add_marker(allure.story(doc[0].rstrip(".") if doc else Path(str(item.path)).stem))
+    if "severity" not in names:
+        item.add_marker(allure.severity(SEVERITY.get(suite, "normal")))
+
+
+def attach_exchanges(text: str) -> None:
+    import allure
+
+    allure.attach(text, name="HTTP exchanges (secrets masked)", attachment_type=allure.attachment_type.JSON)
+
+
+def write_environment(config: pytest.Config, values: dict[str, str]) -> None:
+    results = getattr(config.option, "allure_report_dir", None)
+    if not _enabled(config) or not results:
+        return
+
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    lines = {
+        **values,
+        "python": platform.python_version(),
+        "harness": version("storage-migration-harness"),
+        "pytest": version("pytest"),
+        "schemathesis": version("schemathesis"),
+        "locust": version("locust"),
+    }
+    Path(results).mkdir(parents=True, exist_ok=True)
+    (Path(results) / "environment.properties").write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
