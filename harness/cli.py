@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--json", action="store_true", help="print the URLs and DSNs as one JSON object once healthy")
     up.add_argument("--watch-pid", type=int, help=argparse.SUPPRESS)  # stop when this process exits
     up.set_defaults(func=_cmd_up)
+    from .data.cli import register as register_data
+
+    register_data(sub)
     return parser
 
 

@@ -1,5 +1,7 @@
-"""The migration guide's data scripts, for the reference: ``export_data`` (source -> JSON Lines + manifest) and
-``import_to_storage`` (batched, idempotent, resumable).
+"""The migration guide's data scripts, for the reference: ``export_data`` (source -> JSON Lines + manifest),
+``import_to_storage`` (batched, idempotent, resumable), and the rollback steps: ``stop_migration`` (an import
+stops after its current batch), ``backup_source`` / ``restore_db`` (the legacy tables, copied out and back in
+binary COPY form, exactly) and ``cleanup_storage`` (the Storage Service's database emptied).
 
 Export line: ``{"collection": "characters", "id": ..., "version": ..., "document": {storage form}}``; campaigns
 first, then characters, each in id order. The manifest beside it holds per-collection counts and SHA-256
@@ -21,7 +23,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import domain
-from .legacy_schema import CHARACTER_COLUMNS
+from .legacy_schema import CAMPAIGN_COLUMNS, CHARACTER_COLUMNS, DDL, ITEM_COLUMNS, SPELL_COLUMNS
 from .storage_client import HttpStorageClient, Record
 
 EXPORT_FORMAT = "character-export/1"
@@ -106,6 +108,23 @@ class ImportResult:
     imported: int
     skipped: int  # lines already imported by an earlier, interrupted run
     batches: int
+    stopped: bool = False  # stop_migration asked it to stop; a rerun resumes from the checkpoint
+
+
+def stop_marker(export_file: Path) -> Path:
+    return export_file.with_suffix(".stop")
+
+
+def stop_migration(export_file: Path) -> Path:
+    """Ask a running (or the next) import of ``export_file`` to stop after its current batch; the checkpoint
+    stays, so removing the marker (``resume_migration``) and rerunning continues where it stopped."""
+    marker = stop_marker(export_file)
+    marker.write_text("stop\n")
+    return marker
+
+
+def resume_migration(export_file: Path) -> None:
+    stop_marker(export_file).unlink(missing_ok=True)
 
 
 def import_to_storage(
@@ -119,6 +138,7 @@ def import_to_storage(
     """Upsert every exported record with its source version. Resumable: after each batch the checkpoint records
     how many lines are done, and a rerun skips them; idempotent, so replaying a batch changes nothing."""
     checkpoint = checkpoint or export_file.with_suffix(".import-checkpoint.json")
+    marker = stop_marker(export_file)
     done = 0
     if checkpoint.exists():
         state = json.loads(checkpoint.read_text())
@@ -150,10 +170,88 @@ def import_to_storage(
                 if rec["collection"] != pending_collection or len(pending) >= batch_size:
                     line_no -= 1  # the checkpoint covers the lines before this one
                     flush()
+                    if marker.exists():
+                        return ImportResult(imported=imported, skipped=done, batches=batches, stopped=True)
                     line_no += 1
                     pending_collection = rec["collection"]
                 pending.append(Record(rec["id"], rec["version"], rec["document"]))
             flush()
         return ImportResult(imported=imported, skipped=done, batches=batches)
+    finally:
+        client.close()
+
+
+# --- rollback: backup and restore of the source, clean-up of the destination ---------------------------------
+
+LEGACY_TABLES = {
+    "campaigns": CAMPAIGN_COLUMNS,
+    "characters": CHARACTER_COLUMNS,
+    "inventory_items": ITEM_COLUMNS,
+    "character_spells": SPELL_COLUMNS,
+}
+BACKUP_FORMAT = "legacy-backup/1"
+
+
+def backup_source(dsn: str, backup_dir: Path) -> dict[str, Any]:
+    """Copy every legacy table out in binary COPY form (types kept exactly: uuids, numeric, microseconds) into
+    ``backup_dir``, from one consistent snapshot, with a manifest of row counts and SHA-256 per file."""
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {"format": BACKUP_FORMAT, "tables": {}}
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        for table, columns in LEGACY_TABLES.items():
+            digest, rows = hashlib.sha256(), conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            path = backup_dir / f"{table}.copy"
+            with open(path, "wb") as fh, conn.cursor().copy(
+                f"COPY {table} ({', '.join(columns)}) TO STDOUT (FORMAT binary)"
+            ) as copy:
+                for block in copy:
+                    fh.write(block)
+                    digest.update(block)
+            manifest["tables"][table] = {"rows": rows[0] if rows else 0, "sha256": digest.hexdigest()}
+    (backup_dir / "backup.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def restore_db(dsn: str, backup_dir: Path) -> dict[str, int]:
+    """The guide's ``restore_db``: replace the legacy tables' contents with the backup, in one transaction (all
+    or nothing), checking each file against the manifest first. Creates the schema in an empty database."""
+    manifest = json.loads((backup_dir / "backup.json").read_text())
+    if manifest.get("format") != BACKUP_FORMAT:
+        raise ValueError(f"{backup_dir}: not a {BACKUP_FORMAT} backup")
+    for table in LEGACY_TABLES:
+        data = (backup_dir / f"{table}.copy").read_bytes()
+        if hashlib.sha256(data).hexdigest() != manifest["tables"][table]["sha256"]:
+            raise ValueError(f"{backup_dir}/{table}.copy does not match its checksum; the backup is damaged")
+    restored: dict[str, int] = {}
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        conn.execute(DDL)
+        conn.execute(f"TRUNCATE {', '.join(LEGACY_TABLES)} CASCADE")
+        for table, columns in LEGACY_TABLES.items():
+            with open(backup_dir / f"{table}.copy", "rb") as fh, conn.cursor().copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)"
+            ) as copy:
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+            row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            restored[table] = row[0] if row else 0
+            if restored[table] != manifest["tables"][table]["rows"]:
+                raise ValueError(f"restoring {table} gave {restored[table]} rows, the backup has "
+                                 f"{manifest['tables'][table]['rows']}; nothing was changed")
+    return restored
+
+
+def cleanup_storage(storage_url: str, database: str = "character_db") -> None:
+    """The guide's ``cleanup_storage``: delete the database with every record in it, then provision it again
+    with its collections, empty, so the storage backend finds what it expects."""
+    import httpx
+
+    base = storage_url.rstrip("/")
+    response = httpx.delete(f"{base}/databases/{database}", timeout=60.0)
+    if response.status_code not in (204, 404):
+        raise RuntimeError(f"cleanup of {database} failed: HTTP {response.status_code} {response.text[:200]}")
+    client = HttpStorageClient(storage_url, database, read_timeout=30.0, deadline=60.0)
+    try:
+        client.ensure_collections(*COLLECTIONS)
     finally:
         client.close()

@@ -1,0 +1,154 @@
+"""``harness data validate-export|verify|compare|check-refs``: the CLI shell over this package.
+
+Each command but ``validate-export`` takes ``--target NAME`` and opens it like the suites do (``local``, the
+default, starts the embedded default with a migrated copy of the seeded data). Exit status: 0 equal/clean,
+1 different or incomplete, 2 usage errors (raised as ``HarnessError``, printed as one line by ``harness.cli``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..config import Target
+from ..errors import ConfigError, HarnessError
+from .compare import CompareOptions, compare
+from .export_check import validate_export
+from .readers import DestinationReader, SourceReader
+from .refs import check_refs
+from .report import CompareReport, ProblemReport
+from .settings import COLLECTIONS, CompareSettings, parse_compare_settings
+from .verify import verify
+
+
+@contextmanager
+def open_sides(
+    target: Target, *, source: bool = True, destination: bool = True
+) -> Iterator[tuple[CompareSettings, SourceReader | None, DestinationReader | None]]:
+    """The target's compare settings and readers for the sides asked for; one line naming the missing section."""
+    settings = parse_compare_settings(target.extra.get("compare"))
+    if source and target.source is None:
+        raise ConfigError(f"target {target.name!r} has no [targets.{target.name}.source] dsn; data checks need it")
+    if destination and target.destination is None:
+        raise ConfigError(
+            f"target {target.name!r} has no [targets.{target.name}.destination] url; data checks need it"
+        )
+    with contextlib.ExitStack() as stack:
+        src = dst = None
+        if source and target.source is not None:
+            src = SourceReader(target.source.dsn, page_size=settings.page_size, retries=settings.retries,
+                               connect_timeout=target.timeouts.connect)
+            stack.callback(src.close)
+        if destination and target.destination is not None:
+            dst = DestinationReader(target.destination.url, target.destination.database,
+                                    page_size=settings.page_size, retries=settings.retries,
+                                    timeout=max(target.timeouts.read, 30.0))
+            stack.callback(dst.close)
+        yield settings, src, dst
+
+
+def _emit(report: CompareReport | ProblemReport, args: argparse.Namespace) -> int:
+    if args.output:
+        try:
+            Path(args.output).write_text(report.to_json() + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise HarnessError(f"cannot write {args.output} ({exc.strerror}); choose another --output") from None
+    print(report.to_json() if args.json else report.summary(), flush=True)
+    return report.exit_code
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from ..targets import open_target
+
+    return open_target(args.target, characters=args.characters)
+
+
+def _collections(args: argparse.Namespace, settings: CompareSettings) -> tuple[str, ...]:
+    return tuple(args.collection) if args.collection else settings.collections
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    if args.sample is not None and not 0 < args.sample <= 1:
+        raise ConfigError("--sample must be a fraction in (0, 1], e.g. 0.05 for 5% of the key ranges")
+    for name, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
+        if value is not None and value <= 0:
+            raise ConfigError(f"{name} must be positive")
+    with _open(args) as target, open_sides(target) as (settings, src, dst):
+        assert src is not None and dst is not None
+        options = CompareOptions(
+            collections=_collections(args, settings),
+            max_diffs=args.max_diffs,
+            time_limit=args.time_limit,
+            sample=args.sample,
+            seed=args.seed,
+            checksums=False if args.no_checksums else None,
+        )
+        return _emit(compare(src, dst, settings, options), args)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    with _open(args) as target, open_sides(target) as (settings, src, dst):
+        assert src is not None and dst is not None
+        return _emit(verify(src, dst, _collections(args, settings)), args)
+
+
+def _cmd_check_refs(args: argparse.Namespace) -> int:
+    want_src, want_dst = args.side in ("source", "both"), args.side in ("destination", "both")
+    with _open(args) as target, open_sides(target, source=want_src, destination=want_dst) as (settings, src, dst):
+        return _emit(check_refs(src, dst, settings), args)
+
+
+def _cmd_validate_export(args: argparse.Namespace) -> int:
+    return _emit(validate_export(Path(args.file), Path(args.manifest) if args.manifest else None), args)
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
+    parser.add_argument("--output", metavar="FILE", help="also write the JSON report to FILE")
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", help="target from the targets file (default: HARNESS_TARGET, the file, local)")
+    parser.add_argument("--characters", type=int, help="local target only: characters to seed (default from [local])")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``harness data ...`` to the ``harness`` command's subparsers."""
+    data = subparsers.add_parser("data", help="data parity: validate-export, verify, compare, check-refs")
+    sub = data.add_subparsers(dest="data_command", required=True)
+
+    p = sub.add_parser("validate-export", help="check an export file against its schema and manifest")
+    p.add_argument("file", help="the export's JSON Lines file (export.jsonl)")
+    p.add_argument("--manifest", help="the manifest (default: manifest.json beside FILE)")
+    _output_options(p)
+    p.set_defaults(func=_cmd_validate_export)
+
+    p = sub.add_parser("verify", help="counts and checksums per collection on both sides")
+    _target_options(p)
+    p.add_argument("--collection", action="append", choices=COLLECTIONS, help="only this collection (repeatable)")
+    _output_options(p)
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("compare", help="record-by-record parity of source and destination")
+    _target_options(p)
+    p.add_argument("--collection", action="append", choices=COLLECTIONS, help="only this collection (repeatable)")
+    p.add_argument("--max-diffs", type=int, help="stop after this many differences")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop after this long (verdict incomplete)")
+    p.add_argument("--sample", type=float, metavar="FRACTION", help="compare only this fraction of the key ranges")
+    p.add_argument("--seed", type=int, default=0, help="which ranges --sample picks (default 0)")
+    p.add_argument("--no-checksums", action="store_true", help="read every record instead of checksumming ranges")
+    _output_options(p)
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("check-refs", help="referential integrity on both sides, every orphan named")
+    _target_options(p)
+    p.add_argument("--side", choices=("source", "destination", "both"), default="both", help="default: both")
+    _output_options(p)
+    p.set_defaults(func=_cmd_check_refs)
+
+
+__all__ = ["open_sides", "register"]

@@ -1,0 +1,157 @@
+"""``validate-export``: the guide's ``validate_export`` for the JSON Lines export and its manifest.
+
+Every line must be one JSON object ``{"collection", "id", "version", "document"}`` whose document matches the
+storage form of its collection; ids must increase strictly within a collection (so a repeated id is caught
+without holding ids in memory); per-collection counts and SHA-256 checksums of the lines, and the SHA-256 of the
+whole file, must match ``manifest.json``. A problem is reported as ``file:line: reason``; the file is streamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ..errors import HarnessError
+from .report import ProblemReport
+
+EXPORT_FORMAT = "character-export/1"
+RECORD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")  # the Storage Service's id pattern
+_TIMESTAMP = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$"}
+_TEXT = {"type": "string"}
+_INT = {"type": "integer"}
+DOCUMENT_SCHEMAS: dict[str, dict[str, Any]] = {
+    "campaigns": {
+        "type": "object",
+        "required": ["name", "dungeonMaster", "setting", "status", "createdAt", "updatedAt"],
+        "properties": {"name": _TEXT, "dungeonMaster": _TEXT, "setting": _TEXT, "status": _TEXT,
+                       "createdAt": _TIMESTAMP, "updatedAt": _TIMESTAMP},
+    },
+    "characters": {
+        "type": "object",
+        "required": ["ownerId", "name", "race", "characterClass", "level", "abilityScores", "hitPoints", "alignment",
+                     "background", "campaignId", "inventory", "spells", "createdAt", "updatedAt"],
+        "properties": {
+            "ownerId": _TEXT, "name": {"type": "string", "minLength": 1}, "race": _TEXT, "characterClass": _TEXT,
+            "level": {"type": "integer", "minimum": 1, "maximum": 20},
+            "abilityScores": {
+                "type": "object",
+                "required": ["strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma"],
+                "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 30},
+            },
+            "hitPoints": {"type": "integer", "minimum": 1}, "alignment": _TEXT, "background": _TEXT,
+            "campaignId": {"type": ["string", "null"]},
+            "inventory": {"type": "array", "items": {
+                "type": "object", "required": ["name", "quantity", "weight", "equipped"],
+                "properties": {"name": _TEXT, "quantity": _INT, "weight": {"type": "number", "minimum": 0},
+                               "equipped": {"type": "boolean"}}}},
+            "spells": {"type": "array", "items": {
+                "type": "object", "required": ["name", "level", "prepared"],
+                "properties": {"name": _TEXT, "level": {"type": "integer", "minimum": 0, "maximum": 9},
+                               "prepared": {"type": "boolean"}}}},
+            "createdAt": _TIMESTAMP, "updatedAt": _TIMESTAMP,
+        },
+    },
+}
+_VALIDATORS = {name: Draft202012Validator(schema) for name, schema in DOCUMENT_SCHEMAS.items()}
+
+
+def _record_problem(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    if set(record) != {"collection", "id", "version", "document"}:
+        return f"keys must be collection, id, version, document; got {', '.join(sorted(record))}"
+    if record["collection"] not in _VALIDATORS:
+        return f"unknown collection {record['collection']!r} (expected {', '.join(_VALIDATORS)})"
+    if not isinstance(record["id"], str) or not RECORD_ID.match(record["id"]):
+        return f"id {record['id']!r} is not a valid record id"
+    version = record["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        return f"version must be a positive integer, got {version!r}"
+    error = next(iter(_VALIDATORS[record["collection"]].iter_errors(record["document"])), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "document"
+        return f"document {where}: {error.message}"
+    return None
+
+
+def validate_export(path: Path, manifest_path: Path | None = None) -> ProblemReport:
+    report = ProblemReport("validate-export")
+    started = time.monotonic()
+    if not path.is_file():
+        raise HarnessError(f"{path}: no such export file; pass the export.jsonl written by the export step")
+    manifest_path = manifest_path or path.with_name("manifest.json")
+    whole = hashlib.sha256()
+    per: dict[str, dict[str, Any]] = {}
+    last_id: dict[str, str] = {}
+    name = str(path)
+    line_no = 0
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            whole.update(raw)
+            where = f"{name}:{line_no}"
+            truncated = not raw.endswith(b"\n")
+            try:
+                record = json.loads(raw)
+            except UnicodeDecodeError as exc:
+                report.add("bad encoding", where, f"not UTF-8 ({exc.reason} at byte {exc.start})")
+                continue
+            except json.JSONDecodeError as exc:
+                reason = "truncated: the file ends inside this line" if truncated else "not valid JSON"
+                report.add("malformed line", where, f"{reason} ({exc.msg} at column {exc.colno})")
+                continue
+            if truncated:
+                report.add("truncated", where, "the last line has no newline: the file may be cut short")
+            problem = _record_problem(record)
+            if problem:
+                report.add("schema", where, problem)
+                continue
+            collection, key = record["collection"], record["id"]
+            if collection in last_id and key <= last_id[collection]:
+                kind = "duplicate key" if key == last_id[collection] else "out of order"
+                report.add(kind, where, f"{collection} id {key} after {last_id[collection]}")
+            last_id[collection] = key
+            stats = per.setdefault(collection, {"count": 0, "sha256": hashlib.sha256()})
+            stats["count"] += 1
+            stats["sha256"].update(raw)
+    report.checked["lines"] = line_no
+    report.checked.update({f"{c} records": v["count"] for c, v in per.items()})
+    _check_manifest(report, manifest_path, whole.hexdigest(), per)
+    report.elapsed_s = time.monotonic() - started
+    return report
+
+
+def _check_manifest(report: ProblemReport, path: Path, sha256: str, per: dict[str, dict[str, Any]]) -> None:
+    where = str(path)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        report.add("manifest", where, "not found: pass --manifest, or keep manifest.json beside the export")
+        return
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        report.add("manifest", where, f"unreadable ({type(exc).__name__}: {exc})")
+        return
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("collections"), dict):
+        report.add("manifest", where, "expected an object with format, sha256 and collections")
+        return
+    if manifest.get("format") != EXPORT_FORMAT:
+        report.add("manifest", where, f"format {manifest.get('format')!r}, expected {EXPORT_FORMAT!r}")
+    if manifest.get("sha256") != sha256:
+        report.add("checksum mismatch", where, f"file sha256 {sha256} != manifest {manifest.get('sha256')}")
+    expected = manifest["collections"]
+    for collection in sorted(set(expected) | set(per)):
+        want = expected.get(collection) or {}
+        have = per.get(collection)
+        count = have["count"] if have else 0
+        digest = have["sha256"].hexdigest() if have else hashlib.sha256().hexdigest()
+        if want.get("count") != count:
+            report.add("count mismatch", f"{where} {collection}", f"{count} records in the file, manifest says "
+                       f"{want.get('count')}")
+        elif want.get("sha256") != digest:
+            report.add("checksum mismatch", f"{where} {collection}", f"lines sha256 {digest} != manifest "
+                       f"{want.get('sha256')}")

@@ -1,0 +1,219 @@
+"""Results of the data checks and their two renderings: JSON (for machines and Allure) and a readable summary.
+
+Verdicts: ``equal`` (or ``clean`` for reference checks), ``different``, ``incomplete`` (a side could not be read,
+or a time limit stopped the run before everything was covered: never reported as equal). Exit status: 0 only on
+equal/clean, 1 otherwise; usage errors are 2 (the CLI's ``HarnessError`` path).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..redaction import redact
+
+EQUAL, DIFFERENT, INCOMPLETE, CLEAN = "equal", "different", "incomplete", "clean"
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One field of one record: ``path`` in canonical names (``name``, ``inventory[2].weight``)."""
+
+    path: str
+    change: str  # changed | type changed | only in source | only in destination
+    source: Any = None
+    destination: Any = None
+
+
+@dataclass(frozen=True)
+class Difference:
+    collection: str
+    key: str
+    kind: str  # missing (only in the source) | extra (only in the destination) | changed | duplicate
+    fields: tuple[FieldDiff, ...] = ()
+    side: str | None = None  # for a duplicate: where the key repeats
+
+    def describe(self) -> str:
+        where = f"{self.collection}/{self.key}"
+        if self.kind == "missing":
+            return f"missing   {where}: in the source, not in the destination"
+        if self.kind == "extra":
+            return f"extra     {where}: in the destination, not in the source"
+        if self.kind == "duplicate":
+            return f"duplicate {where}: the key repeats in the {self.side}"
+        parts = []
+        for f in self.fields:
+            if f.change in ("changed", "type changed"):
+                parts.append(f"{f.path}: {f.source!r} -> {f.destination!r}")
+            else:
+                parts.append(f"{f.path}: {f.change}")
+        return f"changed   {where}: " + "; ".join(parts)
+
+
+@dataclass
+class CollectionResult:
+    collection: str
+    source_count: int | None = None
+    destination_count: int | None = None
+    covered: int = 0  # keys settled, by checksum ranges or record by record
+    by_checksum: int = 0
+    equal: int = 0
+    missing: int = 0
+    extra: int = 0
+    changed: int = 0
+    duplicates: int = 0
+    segments: int = 0
+    segments_streamed: int = 0
+    sampled: bool = False
+    incomplete: str | None = None  # why not everything was covered
+
+    @property
+    def total(self) -> int:
+        return max(self.source_count or 0, self.destination_count or 0)
+
+    @property
+    def differences(self) -> int:
+        return self.missing + self.extra + self.changed + self.duplicates
+
+    @property
+    def coverage(self) -> float:
+        return 1.0 if self.total == 0 else min(1.0, self.covered / self.total)
+
+    @property
+    def verdict(self) -> str:
+        if self.differences:
+            return DIFFERENT
+        if self.incomplete or (self.coverage < 1.0 and not self.sampled):
+            return INCOMPLETE
+        return EQUAL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "total": self.total, "coverage": round(self.coverage, 6), "verdict": self.verdict}
+
+
+def combine(verdicts: list[str], good: str = EQUAL) -> str:
+    if DIFFERENT in verdicts:
+        return DIFFERENT
+    if INCOMPLETE in verdicts:
+        return INCOMPLETE
+    return good
+
+
+@dataclass
+class CompareReport:
+    check: str  # compare | verify
+    collections: list[CollectionResult] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)  # the first ``detail_limit``
+    unlisted: int = 0  # differences counted but not listed, to bound memory
+    stopped: str | None = None  # --max-diffs / --time-limit
+    elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return combine([c.verdict for c in self.collections])
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.verdict == EQUAL else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "verdict": self.verdict,
+            "collections": [c.to_dict() for c in self.collections],
+            "differences": [asdict(d) for d in self.differences],
+            "unlisted_differences": self.unlisted,
+            "stopped": self.stopped,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "notes": self.notes,
+        }
+
+    def to_json(self) -> str:
+        return redact(json.dumps(self.to_dict(), indent=2, default=str))
+
+    def summary(self) -> str:
+        lines = [f"data {self.check}: {self.verdict.upper()} in {self.elapsed_s:.1f} s"]
+        for c in self.collections:
+            lines.append(
+                f"  {c.collection:<11} {c.verdict:<10} source {c.source_count} destination {c.destination_count}"
+                f"  covered {c.covered}/{c.total} ({c.coverage:.1%}{', sampled' if c.sampled else ''})"
+                f"  missing {c.missing} extra {c.extra} changed {c.changed} duplicates {c.duplicates}"
+            )
+            if c.incomplete:
+                lines.append(f"    incomplete: {c.incomplete}")
+        for d in self.differences:
+            lines.append("  " + d.describe())
+        if self.unlisted:
+            lines.append(f"  ... and {self.unlisted} more differences not listed")
+        if self.stopped:
+            lines.append(f"  stopped early: {self.stopped}")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return redact("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of a check that is not a record comparison: an orphan, a bad export line."""
+
+    kind: str
+    where: str  # collection/key, or file:line
+    detail: str
+
+    def describe(self) -> str:
+        return f"{self.kind:<18} {self.where}: {self.detail}"
+
+
+@dataclass
+class ProblemReport:
+    """check-refs and validate-export: a list of named problems (bounded) and counts by kind."""
+
+    check: str
+    problems: list[Problem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    checked: dict[str, int] = field(default_factory=dict)  # what was looked at (records, lines) per side/collection
+    incomplete: str | None = None
+    detail_limit: int = 1000
+    elapsed_s: float = 0.0
+    good: str = CLEAN  # the verdict when nothing was found: clean, or equal for verify
+
+    def add(self, kind: str, where: str, detail: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if len(self.problems) < self.detail_limit:
+            self.problems.append(Problem(kind, where, detail))
+
+    @property
+    def verdict(self) -> str:
+        if self.counts:
+            return DIFFERENT
+        return INCOMPLETE if self.incomplete else self.good
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.verdict == self.good else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "verdict": self.verdict,
+            "counts": self.counts,
+            "checked": self.checked,
+            "problems": [asdict(p) for p in self.problems],
+            "incomplete": self.incomplete,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+    def to_json(self) -> str:
+        return redact(json.dumps(self.to_dict(), indent=2, default=str))
+
+    def summary(self) -> str:
+        total = sum(self.counts.values())
+        lines = [f"data {self.check}: {self.verdict.upper()} ({total} problems) in {self.elapsed_s:.1f} s"]
+        lines.append("  checked: " + ", ".join(f"{k} {v}" for k, v in self.checked.items()))
+        lines.extend("  " + p.describe() for p in self.problems)
+        if total > len(self.problems):
+            lines.append(f"  ... and {total - len(self.problems)} more not listed")
+        if self.incomplete:
+            lines.append(f"  incomplete: {self.incomplete}")
+        return redact("\n".join(lines))
