@@ -174,6 +174,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if getattr(config, "workerinput", None) is None and SETTINGS in config.stash:
         settings = config.stash[SETTINGS]
         target = config.stash[CONFIG].targets.get(settings.target)
+        if target is not None and (settings.allow_writes or not target.is_production):
+            # every worker is done now: sweep synthetic records an interrupted test could not remove
+            for backend in selected_backends(config):
+                with target.client(backend) as http:
+                    sweep(http)
         allure_report.write_environment(
             config,
             {
@@ -258,14 +263,6 @@ def synthetic(client: httpx.Client, request: pytest.FixtureRequest) -> Iterator[
         yield records
     finally:
         records.cleanup()
-
-
-@pytest.fixture(scope="session", autouse=False)
-def synthetic_sweep(target: Target, pytestconfig: pytest.Config) -> Iterator[None]:
-    yield
-    for backend in selected_backends(pytestconfig):
-        with target.client(backend) as http:
-            sweep(http)
 
 
 @pytest.fixture(scope="session")

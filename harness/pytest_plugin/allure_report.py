@@ -61,7 +61,8 @@ def label(item: pytest.Item) -> None:
         return
     import allure
 
-    item.add_marker(getattr(pytest.mark, suite))
+    if suite in FEATURES:  # the registered suite markers, so `-m smoke` selects a suite
+        item.add_marker(getattr(pytest.mark, suite))
     names = {m.kwargs.get("label_type") for m in item.iter_markers("allure_label")}
     item.add_marker(allure.parent_suite(suite))
     if "suite" not in names:
