@@ -1,0 +1,122 @@
+"""``harness data ...`` as a user runs it: a named target from a targets file, the reference's own data faults,
+exit status 0 / 1 / 2, JSON output, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.embedded import EmbeddedStack, StackInfo
+
+pytestmark = pytest.mark.slow
+FAULTS = ["missing_records=1", "extra_records=1", "altered_records=1", "dangling_refs=1"]
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[StackInfo]:
+    with EmbeddedStack(characters=30, seed=9, faults=FAULTS) as info:
+        yield info
+
+
+@pytest.fixture(scope="module")
+def config(faulty: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cfg") / "harness.toml"
+    path.write_text(
+        f"""
+[targets.rehearsal]
+environment = "staging"
+[targets.rehearsal.backends.legacy]
+url = "{faulty.legacy_url}"
+[targets.rehearsal.source]
+dsn = "{faulty.source_dsn}"
+[targets.rehearsal.destination]
+url = "{faulty.storage_service_url}"
+database = "{faulty.storage_database}"
+[targets.rehearsal.compare]
+segment_size = 10
+
+[targets.nosource]
+environment = "dev"
+[targets.nosource.destination]
+url = "{faulty.storage_service_url}"
+
+[targets.down]
+environment = "dev"
+[targets.down.source]
+dsn = "postgresql://harness:secret@127.0.0.1:1/legacy"
+[targets.down.destination]
+url = "http://127.0.0.1:1"
+
+[targets.typo]
+environment = "dev"
+[targets.typo.source]
+dsn = "{faulty.source_dsn}"
+[targets.typo.destination]
+url = "{faulty.storage_service_url}"
+[targets.typo.compare]
+tolerence = {{ "hit_points" = 1 }}
+"""
+    )
+    return path
+
+
+def harness(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HARNESS_CONFIG": str(config)}
+    return subprocess.run([sys.executable, "-m", "harness", "data", *args], capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def test_compare_names_each_reference_fault(config: Path, faulty: StackInfo, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    run = harness(config, "compare", "--target", "rehearsal", "--json", "--output", str(out))
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    assert json.loads(out.read_text()) == report
+    kinds = {(d["key"], d["kind"]) for d in report["differences"]}
+    touched = faulty.data_faults
+    assert (touched["missing_records"][0], "missing") in kinds
+    assert (touched["extra_records"][0], "extra") in kinds
+    altered = next(d for d in report["differences"] if d["key"] == touched["altered_records"][0])
+    assert "name" in [f["path"] for f in altered["fields"]]
+    dangling = next(d for d in report["differences"] if d["key"] == touched["dangling_refs"][0])
+    assert "campaign_id" in [f["path"] for f in dangling["fields"]]
+    assert report["verdict"] == "different"
+
+
+def test_human_summary_and_max_diffs(config: Path) -> None:
+    run = harness(config, "compare", "--target", "rehearsal", "--max-diffs", "1", "--collection", "characters")
+    assert run.returncode == 1
+    assert run.stdout.startswith("data compare: DIFFERENT") and "stopped early: --max-diffs 1" in run.stdout
+
+
+def test_verify_and_check_refs_fail_on_the_faults(config: Path, faulty: StackInfo) -> None:
+    verify = harness(config, "verify", "--target", "rehearsal")
+    assert verify.returncode == 1 and "checksum mismatch" in verify.stdout
+    refs = harness(config, "check-refs", "--target", "rehearsal", "--side", "destination", "--json")
+    assert refs.returncode == 1
+    where = [p["where"] for p in json.loads(refs.stdout)["problems"]]
+    assert where == [f"destination characters/{faulty.data_faults['dangling_refs'][0]}"]
+    assert harness(config, "check-refs", "--target", "rehearsal", "--side", "source").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "--target", "nosource"], "has no [targets.nosource.source] dsn"),
+        (["compare", "--target", "typo"], "tolerence: unknown key; did you mean 'tolerance'?"),
+        (["verify", "--target", "stagin"], "unknown target 'stagin'"),
+        (["check-refs", "--target", "down"], "cannot connect to the source PostgreSQL at postgresql://harness:***@"),
+        (["compare", "--target", "rehearsal", "--sample", "3"], "--sample must be a fraction"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(config: Path, args: list[str], message: str) -> None:
+    run = harness(config, *args)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and message in run.stderr and "Traceback" not in run.stderr
+    assert "secret" not in run.stderr
