@@ -1,0 +1,80 @@
+"""Run the harness locustfile headless in a child process (never ``import locust`` here: it monkey-patches the
+process with gevent) and read back the verdict it wrote. Used by ``harness load run``, ``harness load compare``
+and the tests. Every run is bounded: run time + stop timeout + a margin, then the child is killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, HarnessError
+from .rules import parse_duration
+
+LOCUSTFILES = Path(__file__).resolve().parents[2] / "locustfiles"
+DEFAULT_LOCUSTFILE = LOCUSTFILES / "character_service.py"
+STOP_TIMEOUT_S = 5
+MARGIN_S = 60
+
+
+@dataclass(frozen=True)
+class LocustRun:
+    exit_code: int
+    verdict: dict[str, Any] | None  # the verdict JSON, None when locust wrote none
+    verdict_path: Path
+    output: str  # locust's stderr (its log), for error messages and the tests
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.output.strip().splitlines()[-lines:])
+
+
+def locust_command(
+    host: str,
+    *,
+    verdict_prefix: str | Path,
+    users: int = 10,
+    spawn_rate: float = 10,
+    run_time: str = "60s",
+    processes: int | None = None,
+    locustfile: str | Path = DEFAULT_LOCUSTFILE,
+    html: str | Path | None = None,
+    csv: str | Path | None = None,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
+        "-u", str(users), "-r", str(spawn_rate), "--run-time", run_time, "--stop-timeout", str(STOP_TIMEOUT_S),
+        "--verdict", str(verdict_prefix), "--only-summary",
+    ]  # fmt: skip
+    if processes:
+        cmd += ["--processes", str(processes)]
+    if html:
+        cmd += ["--html", str(html)]
+    if csv:
+        cmd += ["--csv", str(csv)]
+    return cmd + list(extra)
+
+
+def run_locust(host: str, *, verdict_prefix: str | Path, run_time: str = "60s", **kwargs: Any) -> LocustRun:
+    """Run one headless load against ``host``; raises HarnessError if locust cannot start or overruns."""
+    if not host.startswith(("http://127.", "http://localhost", "http://[::1]")):
+        raise ConfigError(f"load traffic goes to loopback only; {host} is not a loopback URL")
+    prefix = Path(verdict_prefix)
+    json_path = prefix.with_name(prefix.name + ".json")
+    json_path.unlink(missing_ok=True)
+    cmd = locust_command(host, verdict_prefix=prefix, run_time=run_time, **kwargs)
+    limit = parse_duration(run_time, "--run-time") + STOP_TIMEOUT_S + MARGIN_S
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(
+            f"locust did not finish within {limit:.0f} s; see its log by running: {' '.join(cmd)}"
+        ) from None
+    verdict = json.loads(json_path.read_text(encoding="utf-8")) if json_path.is_file() else None
+    return LocustRun(done.returncode, verdict, json_path, done.stderr + done.stdout)

@@ -1,0 +1,228 @@
+"""What a load run is judged against: the alert rule file (with optional window/for overrides) plus the extra
+thresholds of the target's ``[targets.NAME.thresholds]`` section, merged with command-line options
+(option > targets file > default).
+
+Keys of ``[targets.NAME.thresholds]`` (all optional):
+
+    rules = "contracts/alert-rules.yaml"  # the Prometheus rule file the thresholds come from
+    window = "30s"              # evaluate every rule over this range window instead of its own ([5m])
+    for = "15s"                 # ... and with this `for` instead of its own
+    p95_ms = 300                # 95th percentile response time over the whole run, milliseconds
+    p99_ms = 800                # 99th percentile
+    avg_ms = 200                # mean response time
+    min_rps = 20                # achieved requests per second over the run (closed model: catches a slow SUT)
+    max_error_ratio = 0.01      # failed / all requests over the run
+    max_generator_cpu = 90      # a load generator above this CPU % makes the run invalid (locust warns at 90)
+
+    [targets.NAME.thresholds.endpoints."GET /characters/{character_id}"]
+    p95_ms = 200                # the same run-level keys, for one endpoint ("METHOD name" as locust names it)
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .rules import RuleSet, parse_duration
+
+DEFAULT_RULES = "contracts/alert-rules.yaml"
+RUN_KEYS = ("p95_ms", "p99_ms", "avg_ms", "min_rps", "max_error_ratio")
+SECTION_KEYS = (*RUN_KEYS, "rules", "window", "for", "max_generator_cpu", "endpoints")
+DEFAULT_MAX_GENERATOR_CPU = 90.0
+
+
+@dataclass(frozen=True)
+class EndpointSummary:
+    """One endpoint's (or all requests') figures over a whole run; ``response_times`` is locust's histogram
+    (rounded milliseconds -> count)."""
+
+    method: str
+    name: str
+    requests: int
+    failures: int
+    total_response_time_ms: float
+    response_times: dict[int, int]
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.name}".strip()
+
+    def percentile(self, fraction: float) -> float | None:
+        """Locust's own percentile algorithm, so figures match its report."""
+        if not self.requests:
+            return None
+        keep = int(self.requests * fraction)
+        processed = 0
+        for value in sorted(self.response_times, reverse=True):
+            processed += self.response_times[value]
+            if self.requests - processed <= keep:
+                return float(value)
+        return 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "name": self.name,
+            "requests": self.requests,
+            "failures": self.failures,
+            "avg_ms": self.total_response_time_ms / self.requests if self.requests else None,
+            "p50_ms": self.percentile(0.5),
+            "p95_ms": self.percentile(0.95),
+            "p99_ms": self.percentile(0.99),
+            "response_times_ms": {str(k): v for k, v in sorted(self.response_times.items())},
+        }
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    duration_s: float
+    total: EndpointSummary
+    endpoints: tuple[EndpointSummary, ...]
+    max_generator_cpu: float | None = None  # the highest CPU % any load generator process reported
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class RunThreshold:
+    """A limit on a whole-run figure (from the targets file or an option), not from an alert rule."""
+
+    key: str  # one of RUN_KEYS
+    limit: float
+    endpoint: str | None = None  # "GET /characters/{character_id}"; None: all requests
+
+    @property
+    def name(self) -> str:
+        return f"{self.key} {self.endpoint}" if self.endpoint else self.key
+
+    @property
+    def condition(self) -> str:
+        if self.key == "min_rps":
+            return f">= {self.limit:g} req/s"
+        unit = "" if self.key == "max_error_ratio" else " ms"
+        return f"<= {self.limit:g}{unit}"
+
+    def measure(self, summary: RunSummary) -> float | None:
+        entry = summary.total
+        if self.endpoint is not None:
+            found = [e for e in summary.endpoints if e.key == self.endpoint]
+            if not found:
+                return None
+            entry = found[0]
+        if not entry.requests:
+            return None
+        if self.key == "p95_ms":
+            return entry.percentile(0.95)
+        if self.key == "p99_ms":
+            return entry.percentile(0.99)
+        if self.key == "avg_ms":
+            return entry.total_response_time_ms / entry.requests
+        if self.key == "max_error_ratio":
+            return entry.failures / entry.requests
+        return entry.requests / summary.duration_s if summary.duration_s > 0 else None
+
+    def breached(self, value: float) -> bool:
+        return value < self.limit if self.key == "min_rps" else value > self.limit
+
+
+@dataclass(frozen=True)
+class ThresholdConfig:
+    rules_path: str = DEFAULT_RULES
+    window_s: float | None = None
+    for_s: float | None = None
+    window_origin: str = ""
+    for_origin: str = ""
+    run_thresholds: tuple[RunThreshold, ...] = ()
+    max_generator_cpu: float = DEFAULT_MAX_GENERATOR_CPU
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def apply_timing(self, rules: RuleSet) -> RuleSet:
+        if self.window_s is None and self.for_s is None:
+            return rules
+        return rules.with_timing(self.window_s, self.for_s, self.window_origin, self.for_origin)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}: must be a number, got {value!r}")
+    if value < 0:
+        raise ConfigError(f"{where}: must not be negative, got {value!r}")
+    return float(value)
+
+
+def _unknown(key: str, allowed: tuple[str, ...], where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ConfigError(f"{where}: unknown key {key!r}{hint} (allowed: {', '.join(allowed)})")
+
+
+def threshold_config(
+    section: dict[str, Any] | None,
+    *,
+    target: str = "local",
+    rules: str | None = None,
+    window: str | None = None,
+    for_: str | None = None,
+    max_generator_cpu: float | None = None,
+    run_options: dict[str, float] | None = None,
+) -> ThresholdConfig:
+    """Merge the targets file section with options (options win)."""
+    section = dict(section or {})
+    where = f"targets.{target}.thresholds"
+    for key in section:
+        if key not in SECTION_KEYS:
+            raise _unknown(key, SECTION_KEYS, where)
+    sources: dict[str, str] = {}
+    run: dict[tuple[str, str | None], RunThreshold] = {}
+    for key in RUN_KEYS:
+        if key in section:
+            run[(key, None)] = RunThreshold(key, _number(section[key], f"{where}.{key}"))
+            sources[key] = "targets file"
+    endpoints = section.get("endpoints", {})
+    if not isinstance(endpoints, dict):
+        raise ConfigError(f'{where}.endpoints: must be a table of "METHOD name" = {{ p95_ms = ... }}')
+    for endpoint, limits in endpoints.items():
+        ewhere = f'{where}.endpoints."{endpoint}"'
+        if not isinstance(limits, dict):
+            raise ConfigError(f"{ewhere}: must be a table such as {{ p95_ms = 200 }}")
+        if len(str(endpoint).split(" ", 1)) != 2:
+            raise ConfigError(f'{ewhere}: name endpoints "METHOD name", e.g. "GET /characters/{{character_id}}"')
+        for key, value in limits.items():
+            if key not in RUN_KEYS:
+                raise _unknown(key, RUN_KEYS, ewhere)
+            run[(key, endpoint)] = RunThreshold(key, _number(value, f"{ewhere}.{key}"), endpoint)
+    for key, value in (run_options or {}).items():
+        run[(key, None)] = RunThreshold(key, _number(value, f"--{key.replace('_', '-')}"))
+        sources[key] = "option"
+
+    def pick(option: str | None, key: str, flag: str) -> tuple[str | None, str]:
+        if option is not None:
+            return option, f"option {flag}"
+        if key in section:
+            if not isinstance(section[key], str):
+                raise ConfigError(f'{where}.{key}: must be a string such as "30s"')
+            return section[key], f"{where}.{key}"
+        return None, ""
+
+    window_raw, window_origin = pick(window, "window", "--rule-window")
+    for_raw, for_origin = pick(for_, "for", "--rule-for")
+    rules_raw, rules_origin = pick(rules, "rules", "--rules")
+    cpu = max_generator_cpu
+    if cpu is None and "max_generator_cpu" in section:
+        cpu = _number(section["max_generator_cpu"], f"{where}.max_generator_cpu")
+    rules_path = rules_raw or DEFAULT_RULES
+    if not Path(rules_path).is_file():
+        origin = rules_origin or "the default"
+        raise ConfigError(f"alert rule file {rules_path} (from {origin}) does not exist; give --rules PATH")
+    return ThresholdConfig(
+        rules_path=rules_path,
+        window_s=parse_duration(window_raw, window_origin) if window_raw is not None else None,
+        for_s=parse_duration(for_raw, for_origin) if for_raw is not None else None,
+        window_origin=window_origin,
+        for_origin=for_origin,
+        run_thresholds=tuple(run.values()),
+        max_generator_cpu=DEFAULT_MAX_GENERATOR_CPU if cpu is None else cpu,
+        sources=sources,
+    )

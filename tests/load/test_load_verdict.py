@@ -1,0 +1,121 @@
+"""Headless locust runs of the harness locustfile against the reference, judged against the alert rules: a healthy
+run passes, the latency and error-rate faults breach the rule they should (naming rule, value and limit), a run
+too short for the rules' windows or with a saturated generator is invalid; also with --processes 2.
+
+The rules' 5-minute windows are scaled down with --rule-window/--rule-for so that runs of 10-20 s prove the point;
+one 60 s run with --processes 2 shows the full-length case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.embedded import StackInfo
+from harness.load.runner import LocustRun, run_locust
+from harness.load.verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
+
+SHORT_RULES = ["--rule-window", "6s", "--rule-for", "3s"]
+
+
+def _result(verdict: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in verdict["thresholds"] if t["name"] == name)
+
+
+def _run(host: str, tmp_path: Path, run_time: str, *extra: str, users: int = 5, **kw: Any) -> LocustRun:
+    run = run_locust(host, verdict_prefix=tmp_path / "verdict", run_time=run_time, users=users, extra=extra, **kw)
+    assert run.verdict is not None, run.tail()
+    return run
+
+
+def test_healthy_run_passes_and_cleans_up(stack: StackInfo, tmp_path: Path) -> None:
+    owner = "loadtest-healthy"
+    run = _run(stack.storage_url, tmp_path, "15s", *SHORT_RULES, "--run-owner", owner)
+    verdict = run.verdict
+    assert verdict is not None
+    assert run.exit_code == EXIT_PASS, run.tail()
+    assert verdict["status"] == "pass"
+    assert {t["name"]: t["outcome"] for t in verdict["thresholds"]} == {"HighErrorRate": "pass", "HighLatency": "pass"}
+    assert verdict["run"]["requests"] > 100
+    names = {e["name"] for e in verdict["run"]["endpoints"]}
+    assert names == {"/characters", "/characters/{character_id}", "/campaigns", "/campaigns/{campaign_id}/characters"}
+    assert (tmp_path / "verdict.txt").read_text().startswith("verdict: PASS (exit 0)")
+    # the synthetic records of the run were written and deleted again
+    methods = {e["method"] for e in verdict["run"]["endpoints"]}
+    assert {"POST", "PATCH", "DELETE"} <= methods
+    left = httpx.get(f"{stack.storage_url}/characters", params={"owner": owner, "limit": 100}, timeout=10).json()
+    assert left["items"] == []
+
+
+def test_latency_fault_breaches_the_latency_rule(slow_stack: StackInfo, tmp_path: Path) -> None:
+    run = _run(slow_stack.legacy_url, tmp_path, "12s", *SHORT_RULES)
+    verdict = run.verdict
+    assert verdict is not None
+    assert run.exit_code == EXIT_BREACH, run.tail()
+    latency = _result(verdict, "HighLatency")
+    assert latency["outcome"] == "breach"
+    assert latency["value"] >= 0.6 and latency["condition"] == "> 0.5 s"
+    assert _result(verdict, "HighErrorRate")["outcome"] == "pass"
+    assert "HighLatency (0.6" in verdict["summary"] and "> 0.5 s" in verdict["summary"]
+
+
+def test_error_rate_fault_breaches_the_error_rule(erroring_stack: StackInfo, tmp_path: Path) -> None:
+    run = _run(erroring_stack.storage_url, tmp_path, "12s", *SHORT_RULES)
+    verdict = run.verdict
+    assert verdict is not None
+    assert run.exit_code == EXIT_BREACH, run.tail()
+    errors = _result(verdict, "HighErrorRate")
+    assert errors["outcome"] == "breach" and errors["value"] > 0.01
+    assert "errors/s" in errors["condition"]
+    assert _result(verdict, "HighLatency")["outcome"] == "pass"
+
+
+def test_a_run_shorter_than_window_plus_for_is_invalid_not_passed(stack: StackInfo, tmp_path: Path) -> None:
+    run = _run(stack.legacy_url, tmp_path, "5s")  # the rule file's own 5m windows
+    verdict = run.verdict
+    assert verdict is not None
+    assert run.exit_code == EXIT_INVALID, run.tail()
+    assert {t["outcome"] for t in verdict["thresholds"]} == {"not proven"}
+    assert "shorter than window + for = 600 s" in _result(verdict, "HighLatency")["detail"]
+    assert any("too short" in r for r in verdict["invalid_reasons"])
+
+
+def test_a_saturated_generator_makes_the_run_invalid(stack: StackInfo, tmp_path: Path) -> None:
+    # any measurable CPU counts as saturated here: the same check locust's own 90% warning feeds
+    run = _run(stack.legacy_url, tmp_path, "8s", "--rule-window", "3s", "--rule-for", "1s", "--max-generator-cpu", "0.01")
+    verdict = run.verdict
+    assert verdict is not None
+    assert run.exit_code == EXIT_INVALID, run.tail()
+    assert "load generator CPU reached" in verdict["invalid_reasons"][0]
+
+
+def test_unknown_target_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    run = run_locust("http://127.0.0.1:9", verdict_prefix=tmp_path / "v", run_time="3s", extra=["--target", "nope"])
+    assert run.exit_code == 2
+    assert "unknown target 'nope'" in run.output
+
+
+@pytest.mark.slow
+def test_processes_2_error_fault_breaches(erroring_stack: StackInfo, tmp_path: Path) -> None:
+    run = _run(erroring_stack.legacy_url, tmp_path, "15s", *SHORT_RULES, processes=2, users=6)
+    verdict = run.verdict
+    assert verdict is not None
+    assert run.exit_code == EXIT_BREACH, run.tail()
+    assert verdict["run"]["workers"] == 2
+    assert _result(verdict, "HighErrorRate")["outcome"] == "breach"
+
+
+@pytest.mark.slow
+def test_processes_2_sixty_seconds_healthy_passes_and_latency_fault_breaches(
+    stack: StackInfo, slow_stack: StackInfo, tmp_path: Path
+) -> None:
+    rules = ["--rule-window", "30s", "--rule-for", "15s"]
+    healthy = _run(stack.storage_url, tmp_path / "healthy", "60s", *rules, processes=2, users=10)
+    assert healthy.exit_code == EXIT_PASS, healthy.tail()
+    assert healthy.verdict is not None and healthy.verdict["run"]["workers"] == 2
+    slow = _run(slow_stack.storage_url, tmp_path / "slow", "60s", *rules, processes=2, users=10)
+    assert slow.exit_code == EXIT_BREACH, slow.tail()
+    assert slow.verdict is not None
+    assert _result(slow.verdict, "HighLatency")["outcome"] == "breach"
