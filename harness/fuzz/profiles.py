@@ -8,6 +8,7 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
 
@@ -78,3 +79,14 @@ def select_profile(option: str | None = None, env: Mapping[str, str] | None = No
     else:
         seed = random.SystemRandom().randrange(2**32)
     return FuzzProfile(name=name, settings=profile, seed=seed, origin=origin)
+
+
+def configure_pytest(config: Any) -> FuzzProfile:
+    """For the fuzzing suites' conftest: register the profiles, load the chosen one unless hypothesis'
+    ``--hypothesis-profile`` already did, and keep it on the config for the report header and fixtures."""
+    register_profiles()
+    option = config.getoption("hypothesis_profile", default=None)
+    profile = select_profile(option)
+    if option is None:
+        settings.load_profile(profile.name)
+    return profile

@@ -1,0 +1,86 @@
+"""Contract fuzzing: schemathesis generates valid and invalid requests from the contract file and checks every
+answer of each backend (all checks: status codes, schemas, content types, negative data rejected, positive data
+accepted), then walks the contract's links (create, then get, replace, patch, delete; a deleted resource must
+be gone). Every operation is its own test; a failure carries the failing request as a curl line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import allure
+import hypothesis
+import pytest
+from hypothesis.control import current_build_context
+
+from harness.config import Target
+from harness.fuzz.contract import load_contract
+from harness.fuzz.curl import curl_line
+from harness.fuzz.profiles import FuzzProfile
+
+schema = load_contract()
+
+
+def _attach_failure(case: Any, base_url: str, headers: dict[str, str], exc: BaseException) -> None:
+    line = curl_line(case, base_url, headers)
+    exc.add_note(f"reproduce with: {line}")
+    allure.attach(line, name=f"failing request: {case.operation.label}", attachment_type=allure.attachment_type.TEXT)
+
+
+def _remove_created(response: Any, base_url: str, headers: dict[str, str], target: Target) -> None:
+    """Fuzzing writes to a shared target: delete what a 201 created (best effort; the fuzzer's own DELETEs
+    and the run's end leave nothing else behind)."""
+    location = response.headers.get("Location") if response.status_code == 201 else None
+    if location:
+        import requests
+
+        try:
+            requests.delete(base_url + location, headers=headers, timeout=target.timeouts.read)
+        except requests.RequestException:
+            pass
+
+
+@schema.parametrize()
+def test_operation(case: Any, target: Target, backend: str) -> None:
+    allure.dynamic.parameter("operation", case.operation.label)  # else Allure merges the operations' results
+    base_url = target.backends[backend].url
+    headers = target.auth.headers()
+    response = case.call(base_url=base_url, headers=headers, timeout=target.timeouts.read)
+    try:
+        case.validate_response(response, headers=headers)
+    except BaseException as exc:
+        if current_build_context().is_final:  # the minimal example, not each try while shrinking
+            _attach_failure(case, base_url, headers, exc)
+        raise
+    finally:
+        _remove_created(response, base_url, headers, target)
+
+
+@pytest.mark.writes
+def test_stateful_links(target: Target, backend: str, fuzz_profile: FuzzProfile) -> None:
+    allure.dynamic.parameter("operation", "stateful sequences through the contract's links")
+    base_url = target.backends[backend].url
+    headers = target.auth.headers()
+    created: list[tuple[str, Any]] = []
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": base_url, "headers": headers, "timeout": target.timeouts.read}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            if response.status_code == 201:
+                created.append((case.operation.label, response))
+
+        def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                super().validate_response(response, case, *args, **kwargs)
+            except BaseException as exc:
+                if current_build_context().is_final:
+                    _attach_failure(case, base_url, headers, exc)
+                raise
+
+    try:
+        Workflow.run(settings=hypothesis.settings(fuzz_profile.settings))
+    finally:
+        for _, response in reversed(created):  # characters were created after their campaigns
+            _remove_created(response, base_url, headers, target)
