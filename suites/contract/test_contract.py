@@ -16,15 +16,21 @@ from hypothesis.control import current_build_context
 from harness.config import Target
 from harness.fuzz.contract import load_contract
 from harness.fuzz.curl import curl_line
+from harness.fuzz.explain import case_violations
 from harness.fuzz.profiles import FuzzProfile
 
 schema = load_contract()
 
 
 def _attach_failure(case: Any, base_url: str, headers: dict[str, str], exc: BaseException) -> None:
+    """Name the operation and the fields the request breaks (for negative data), and the curl line."""
     line = curl_line(case, base_url, headers)
-    exc.add_note(f"reproduce with: {line}")
-    allure.attach(line, name=f"failing request: {case.operation.label}", attachment_type=allure.attachment_type.TEXT)
+    invalid = case_violations(case)
+    text = f"{case.operation.label}\nreproduce with: {line}"
+    if invalid:
+        text += "\nfields the contract does not allow in this request:\n  " + "\n  ".join(invalid)
+    exc.add_note(text)
+    allure.attach(text, name=f"failing request: {case.operation.label}", attachment_type=allure.attachment_type.TEXT)
 
 
 def _remove_created(response: Any, base_url: str, headers: dict[str, str], target: Target) -> None:
@@ -60,6 +66,7 @@ def test_stateful_links(target: Target, backend: str, fuzz_profile: FuzzProfile)
     base_url = target.backends[backend].url
     headers = target.auth.headers()
     created: list[tuple[str, Any]] = []
+    failing: list[Any] = []
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
@@ -73,13 +80,16 @@ def test_stateful_links(target: Target, backend: str, fuzz_profile: FuzzProfile)
         def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
             try:
                 super().validate_response(response, case, *args, **kwargs)
-            except BaseException as exc:
-                if current_build_context().is_final:
-                    _attach_failure(case, base_url, headers, exc)
+            except BaseException:
+                failing.append(case)  # the run's last failing case is the one reported
                 raise
 
     try:
         Workflow.run(settings=hypothesis.settings(fuzz_profile.settings))
+    except BaseException as exc:
+        if failing:
+            _attach_failure(failing[-1], base_url, headers, exc)
+        raise
     finally:
         for _, response in reversed(created):  # characters were created after their campaigns
             _remove_created(response, base_url, headers, target)
