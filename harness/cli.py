@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .data.cli import register as register_data
 
     register_data(sub)
+    from .load.cli import register as register_load
+
+    register_load(sub)
     return parser
 
 

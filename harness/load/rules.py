@@ -133,6 +133,14 @@ class RuleThreshold:
             notes.append(f"for {format_duration(self.for_s)} -> {format_duration(for_s)} ({for_origin})")
         return replace(self, overridden=tuple(notes), **changes) if changes else self
 
+    @property
+    def traffic_metric(self) -> str:
+        """The counter of all requests next to the one the rule reads: an error counter has no series until the
+        first error, so "no errors" must be told apart from "no traffic" with this one."""
+        if self.kind == ERROR_RATE:
+            return self.metrics[0].replace("errors_total", "requests_total").replace("failures_total", "requests_total")
+        return self.metrics[1]
+
     def promql(self) -> str:
         """The expression as the harness evaluates it, with this threshold's window (for a Prometheus server)."""
         w = format_duration(self.window_s)

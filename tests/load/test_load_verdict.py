@@ -84,7 +84,8 @@ def test_a_run_shorter_than_window_plus_for_is_invalid_not_passed(stack: StackIn
 
 def test_a_saturated_generator_makes_the_run_invalid(stack: StackInfo, tmp_path: Path) -> None:
     # any measurable CPU counts as saturated here: the same check locust's own 90% warning feeds
-    run = _run(stack.legacy_url, tmp_path, "8s", "--rule-window", "3s", "--rule-for", "1s", "--max-generator-cpu", "0.01")
+    rules = ["--rule-window", "3s", "--rule-for", "1s"]
+    run = _run(stack.legacy_url, tmp_path, "8s", *rules, "--max-generator-cpu", "0.01")
     verdict = run.verdict
     assert verdict is not None
     assert run.exit_code == EXIT_INVALID, run.tail()

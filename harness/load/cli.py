@@ -1,0 +1,187 @@
+"""``harness check-latency``, ``harness load run`` and ``harness load compare``: thin shells over this package.
+Exit codes as a load run's verdict: 0 pass, 3 breach (or storage slower), 4 cannot judge / invalid run, 2 bad
+input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from ..config import Target, load_config
+from ..config.model import BACKENDS
+from ..config.settings import parse_backend_choice
+from ..errors import ConfigError
+from ..redaction import redact
+from .rules import RuleSet, load_rules, parse_duration
+from .thresholds import DEFAULT_RULES
+
+REPORTS = Path("reports")
+
+
+def _open(args: argparse.Namespace) -> AbstractContextManager[Target]:
+    from ..targets import open_target
+
+    faults = list(getattr(args, "fault", None) or [])
+    characters = getattr(args, "characters", None)
+    return open_target(args.target, config=load_config(), characters=characters, faults=faults)
+
+
+def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
+    section = target.extra.get("thresholds") or {}
+    path = args.rules or section.get("rules") or DEFAULT_RULES
+    window = parse_duration(args.window, "--window") if args.window else None
+    for_raw: str | None = getattr(args, "for_", None)
+    for_ = parse_duration(for_raw, "--for") if for_raw else None
+    return load_rules(path).with_timing(window, for_, "option --window", "option --for")
+
+
+def _backends(args: argparse.Namespace, target: Target) -> list[str]:
+    chosen = parse_backend_choice(args.backend, "--backend") if args.backend else None
+    names = [b for b in (chosen or BACKENDS) if b in target.backends]
+    if not names:
+        raise ConfigError(f"target {target.name!r} has none of the backends {', '.join(chosen or BACKENDS)}")
+    return names
+
+
+def _cmd_check_latency(args: argparse.Namespace) -> int:
+    from .latency import check_metrics, check_prometheus
+
+    with _open(args) as target:
+        rules = _rules(args, target)
+        source = args.source
+        if source == "auto":
+            source = "prometheus" if target.prometheus else "metrics"
+        if source == "prometheus":
+            if target.prometheus is None:
+                raise ConfigError(f"target {target.name!r} has no [prometheus] url; use --source metrics")
+            report = check_prometheus(target, rules)
+        else:
+            window = parse_duration(args.window, "--window") if args.window else None
+            report = check_metrics(target, rules, _backends(args, target), window_s=window)
+    for line in report.lines():
+        print(redact(line))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(redact(json.dumps(report.to_dict(), indent=2)) + "\n", encoding="utf-8")
+    return report.exit_code
+
+
+def _locust_extra(args: argparse.Namespace) -> list[str]:
+    extra: list[str] = []
+    if args.target:
+        extra += ["--target", args.target]
+    for flag, value in (("--rule-window", args.rule_window), ("--rule-for", args.rule_for)):
+        if value:
+            extra += [flag, value]
+    return extra + list(args.locust_args or [])
+
+
+def _cmd_load_run(args: argparse.Namespace) -> int:
+    from .runner import run_locust
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with _open(args) as target:
+        backend = args.backend or "storage"
+        if backend not in target.backends:
+            raise ConfigError(f"target {target.name!r} has no {backend} backend")
+        prefix = REPORTS / f"load-{target.name}-{backend}-{stamp}"
+        run = run_locust(
+            target.backends[backend].url,
+            verdict_prefix=prefix,
+            users=args.users,
+            spawn_rate=args.spawn_rate,
+            run_time=args.run_time,
+            processes=args.processes,
+            html=f"{prefix}.html",
+            csv=prefix,
+            extra=["--backend", backend, *_locust_extra(args)],
+        )
+    text = prefix.with_name(prefix.name + ".txt")
+    print(text.read_text() if text.is_file() else run.tail())
+    print(f"reports: {prefix}.json, {prefix}.txt, {prefix}.html, {prefix}_stats.csv")
+    return run.exit_code
+
+
+def _cmd_load_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_runs, compare_settings
+    from .runner import run_locust
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with _open(args) as target:
+        settings = compare_settings(
+            target.extra.get("compare"), target.name, max_slowdown=args.max_slowdown, alpha=args.alpha,
+            users=args.users, run_time=args.run_time,
+        )  # fmt: skip
+        missing = [b for b in BACKENDS if b not in target.backends]
+        if missing:
+            raise ConfigError(f"target {target.name!r} lacks the {', '.join(missing)} backend: compare needs both")
+        verdicts: dict[str, Any] = {}
+        for backend in BACKENDS:  # the same load, one backend after the other
+            prefix = REPORTS / f"compare-{target.name}-{stamp}-{backend}"
+            run = run_locust(
+                target.backends[backend].url,
+                verdict_prefix=prefix,
+                users=settings.users,
+                run_time=settings.run_time,
+                processes=args.processes,
+                extra=["--backend", backend, *_locust_extra(args)],
+            )
+            if run.verdict is None:
+                raise ConfigError(f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}")
+            verdicts[backend] = run.verdict
+    comparison = compare_runs(verdicts["legacy"], verdicts["storage"], settings)
+    out = REPORTS / f"compare-{target.name}-{stamp}"
+    comparison.write(out)
+    print(comparison.table())
+    print(f"reports: {out}.json, {out}.txt")
+    return comparison.exit_code
+
+
+def _target_options(p: argparse.ArgumentParser, local_faults: bool = True) -> None:
+    p.add_argument("--target", help="target name from harness.toml (default: HARNESS_TARGET, the file's, local)")
+    if local_faults:
+        p.add_argument("--fault", action="append", metavar="NAME[=VALUE]",
+                       help="with the built-in local target: start it with this fault (repeatable)")  # fmt: skip
+        p.add_argument("--characters", type=int, default=None, help="with local: characters to seed")
+
+
+def register(subparsers: Any) -> None:
+    check = subparsers.add_parser(
+        "check-latency",
+        help="judge a running service against the alert rules (Prometheus, or two /metrics scrapes)",
+    )
+    _target_options(check)
+    check.add_argument("--backend", help="legacy, storage or both (for /metrics; default: every backend)")
+    check.add_argument("--source", choices=("auto", "prometheus", "metrics"), default="auto",
+                       help="auto: Prometheus when the target names one, else /metrics")  # fmt: skip
+    check.add_argument("--rules", help=f"alert rule file (default: the target's thresholds.rules or {DEFAULT_RULES})")
+    check.add_argument("--window", help="evaluate the rules over this window instead of theirs (e.g. 30s)")
+    check.add_argument("--for", dest="for_", help="use this `for` instead of the rules' own (Prometheus source)")
+    check.add_argument("--json", help="also write the report as JSON to this path")
+    check.set_defaults(func=_cmd_check_latency)
+
+    load = subparsers.add_parser("load", help="load tests judged against the alert rules")
+    sub = load.add_subparsers(dest="load_command", required=True)
+    run = sub.add_parser("run", help="one headless locust run against a target's backend; verdict in reports/")
+    compare = sub.add_parser("compare", help="the same load against legacy then storage; Mann-Whitney U comparison")
+    for p in (run, compare):
+        _target_options(p)
+        p.add_argument("--processes", type=int, default=None, help="locust --processes (local workers)")
+        p.add_argument("--rule-window", help="evaluate every rule over this window (e.g. 30s)")
+        p.add_argument("--rule-for", help="use this `for` for every rule (e.g. 15s)")
+        p.add_argument("locust_args", nargs="*", help="further locust options after --")
+    run.add_argument("--backend", choices=BACKENDS, default=None, help="backend to load (default storage)")
+    run.add_argument("--users", type=int, default=10, help="locust users (default 10)")
+    run.add_argument("--spawn-rate", type=float, default=10, help="users started per second (default 10)")
+    run.add_argument("--run-time", default="60s", help="run length (default 60s)")
+    run.set_defaults(func=_cmd_load_run)
+    compare.add_argument("--users", type=int, default=None, help="locust users per run (default 10)")
+    compare.add_argument("--run-time", default=None, help="length of each run (default 30s)")
+    compare.add_argument("--max-slowdown", type=float, default=None, help="X: tolerated slowdown, 0.10 = 10%%")
+    compare.add_argument("--alpha", type=float, default=None, help="significance level (default 0.05)")
+    compare.set_defaults(func=_cmd_load_compare)

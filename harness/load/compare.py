@@ -1,0 +1,203 @@
+"""The same load against the legacy backend, then the storage backend, compared the way Kayenta compares a canary
+with its baseline: a one-sided Mann-Whitney U test on the latency distributions, and the error ratios.
+
+The question answered is "storage is not slower than legacy by more than X%": the storage latencies are tested
+against the legacy latencies scaled by (1 + X). If storage is significantly (p < alpha) stochastically greater
+than that, it is slower by more than X% and the comparison fails. Equal backends pass; a storage backend 30%
+slower fails at X = 10%. The histograms come from locust (rounded milliseconds with counts), so the test works on
+value/count pairs with the tie correction.
+
+Keys of ``[targets.NAME.compare]`` (all optional; options win):
+    max_slowdown = 0.10             # X: the tolerated slowdown of storage vs legacy (0.10 = 10%)
+    alpha = 0.05                    # significance level of the one-sided test
+    max_error_ratio_increase = 0.001  # storage's error ratio may exceed legacy's by at most this much
+    users = 10                      # locust users for each run
+    run_time = "30s"                # length of each run
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..redaction import redact
+from .verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
+
+COMPARE_KEYS = ("max_slowdown", "alpha", "max_error_ratio_increase", "users", "run_time")
+
+
+@dataclass(frozen=True)
+class MannWhitney:
+    u: float  # U of the first sample: pairs where it is greater, ties counting one half
+    n1: int
+    n2: int
+    z: float
+    p_greater: float  # one-sided p-value of "the first sample is stochastically greater"
+
+    @property
+    def effect(self) -> float:
+        """P(first > second) + P(equal)/2: 0.5 when the distributions are the same."""
+        return self.u / (self.n1 * self.n2) if self.n1 and self.n2 else math.nan
+
+
+def mann_whitney_u(first: dict[float, int], second: dict[float, int]) -> MannWhitney:
+    """One-sided Mann-Whitney U test on two histograms (value -> count), normal approximation with tie and
+    continuity corrections (as scipy.stats.mannwhitneyu(..., alternative="greater", method="asymptotic"))."""
+    n1, n2 = sum(first.values()), sum(second.values())
+    if n1 == 0 or n2 == 0:
+        raise ValueError("both samples need at least one value")
+    rank, rank_sum, ties = 1.0, 0.0, 0.0
+    for value in sorted(set(first) | set(second)):
+        c1, c2 = first.get(value, 0), second.get(value, 0)
+        t = c1 + c2
+        rank_sum += c1 * (rank + (t - 1) / 2)
+        ties += t**3 - t
+        rank += t
+    u = rank_sum - n1 * (n1 + 1) / 2
+    n = n1 + n2
+    mean = n1 * n2 / 2
+    variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1))) if n > 1 else 0.0
+    if variance <= 0:
+        return MannWhitney(u, n1, n2, 0.0, 0.5)
+    z = (u - mean - 0.5) / math.sqrt(variance)
+    return MannWhitney(u, n1, n2, z, 0.5 * math.erfc(z / math.sqrt(2)))
+
+
+def histogram(verdict: dict[str, Any]) -> dict[float, int]:
+    """All requests' response-time histogram of a run (ms -> count) from its verdict JSON."""
+    raw = verdict["run"]["total"]["response_times_ms"]
+    return {float(k): int(v) for k, v in raw.items()}
+
+
+def _percentile(hist: dict[float, int], fraction: float) -> float:
+    total = sum(hist.values())
+    seen = 0
+    for value in sorted(hist):
+        seen += hist[value]
+        if seen >= fraction * total:
+            return value
+    return math.nan
+
+
+def _mean(hist: dict[float, int]) -> float:
+    total = sum(hist.values())
+    return sum(v * c for v, c in hist.items()) / total if total else math.nan
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    max_slowdown: float = 0.10
+    alpha: float = 0.05
+    max_error_ratio_increase: float = 0.001
+    users: int = 10
+    run_time: str = "30s"
+
+
+def compare_settings(section: dict[str, Any] | None, target: str, **options: Any) -> CompareSettings:
+    section = dict(section or {})
+    for key in section:
+        if key not in COMPARE_KEYS:
+            raise ConfigError(f"targets.{target}.compare: unknown key {key!r} (allowed: {', '.join(COMPARE_KEYS)})")
+    values = {**section, **{k: v for k, v in options.items() if v is not None}}
+    try:
+        settings = CompareSettings(**values)
+    except TypeError as exc:
+        raise ConfigError(f"targets.{target}.compare: {exc}") from None
+    if not 0 < settings.alpha < 1:
+        raise ConfigError(f"compare alpha must be between 0 and 1, got {settings.alpha}")
+    if settings.max_slowdown < 0:
+        raise ConfigError(f"compare max_slowdown must not be negative, got {settings.max_slowdown}")
+    return settings
+
+
+@dataclass(frozen=True)
+class Comparison:
+    status: str  # pass, fail, invalid
+    statement: str
+    figures: dict[str, Any]
+    reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def exit_code(self) -> int:
+        return {"pass": EXIT_PASS, "fail": EXIT_BREACH}.get(self.status, EXIT_INVALID)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "exit_code": self.exit_code, "statement": self.statement,
+                "reasons": list(self.reasons), **self.figures}  # fmt: skip
+
+    def table(self) -> str:
+        f = self.figures
+        lines = [f"comparison: {self.status.upper()} (exit {self.exit_code}): {self.statement}", ""]
+        lines.append(f"{'':22}{'legacy':>12}{'storage':>12}")
+        for key, label in (("requests", "requests"), ("error_ratio", "error ratio"), ("mean_ms", "mean ms"),
+                           ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("p99_ms", "p99 ms")):  # fmt: skip
+            a, b = f["legacy"][key], f["storage"][key]
+            fmt = "{:>12.4f}" if key == "error_ratio" else "{:>12.1f}" if isinstance(a, float) else "{:>12}"
+            lines.append(f"{label:22}" + fmt.format(a) + fmt.format(b))
+        t = f["test"]
+        lines.append(
+            f"Mann-Whitney U (storage > legacy x {1 + t['max_slowdown']:.2f}): U={t['u']:.0f}, z={t['z']:.2f}, "
+            f"p={t['p']:.3g}, P(storage > scaled legacy)={t['effect']:.3f}; alpha {t['alpha']}"
+        )
+        lines.extend(f"reason: {r}" for r in self.reasons)
+        return "\n".join(lines) + "\n"
+
+    def write(self, prefix: Path) -> None:
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        prefix.with_name(prefix.name + ".json").write_text(redact(json.dumps(self.to_dict(), indent=2)) + "\n")
+        prefix.with_name(prefix.name + ".txt").write_text(redact(self.table()))
+
+
+def _side(verdict: dict[str, Any]) -> dict[str, Any]:
+    hist = histogram(verdict)
+    run = verdict["run"]
+    requests = int(run["requests"])
+    return {
+        "requests": requests,
+        "failures": int(run["failures"]),
+        "error_ratio": run["failures"] / requests if requests else math.nan,
+        "mean_ms": _mean(hist),
+        "p50_ms": _percentile(hist, 0.5),
+        "p95_ms": _percentile(hist, 0.95),
+        "p99_ms": _percentile(hist, 0.99),
+        "generator_invalid": [r for r in verdict.get("invalid_reasons", []) if "CPU" in r],
+    }
+
+
+def compare_runs(legacy: dict[str, Any], storage: dict[str, Any], settings: CompareSettings) -> Comparison:
+    """Judge two verdict JSONs of the same load against each backend."""
+    a, b = _side(legacy), _side(storage)
+    figures: dict[str, Any] = {"legacy": a, "storage": b}
+    invalid = [f"{name}: {r}" for name, side in (("legacy", a), ("storage", b)) for r in side["generator_invalid"]]
+    invalid += [f"{name}: no requests" for name, side in (("legacy", a), ("storage", b)) if not side["requests"]]
+    x = settings.max_slowdown
+    if invalid:
+        return Comparison("invalid", "cannot compare: a run is invalid", figures, tuple(invalid))
+    scaled = {v * (1 + x): c for v, c in histogram(legacy).items()}
+    test = mann_whitney_u(histogram(storage), scaled)
+    figures["test"] = {"u": test.u, "z": test.z, "p": test.p_greater, "effect": test.effect,
+                       "alpha": settings.alpha, "max_slowdown": x}  # fmt: skip
+    reasons = []
+    slower = test.p_greater < settings.alpha
+    if slower:
+        reasons.append(
+            f"storage latencies are significantly above legacy's x {1 + x:.2f} (p={test.p_greater:.3g} < "
+            f"{settings.alpha}); mean {b['mean_ms']:.1f} ms vs {a['mean_ms']:.1f} ms "
+            f"({(b['mean_ms'] / a['mean_ms'] - 1) * 100:+.0f}%)"
+        )
+    error_delta = b["error_ratio"] - a["error_ratio"]
+    if error_delta > settings.max_error_ratio_increase:
+        reasons.append(
+            f"storage error ratio {b['error_ratio']:.4f} exceeds legacy's {a['error_ratio']:.4f} by more than "
+            f"{settings.max_error_ratio_increase:g}"
+        )
+    pct = f"{x * 100:g}%"
+    if reasons:
+        return Comparison(
+            "fail", f"storage IS slower or less reliable than legacy beyond {pct}", figures, tuple(reasons)
+        )
+    return Comparison("pass", f"storage is not slower than legacy by more than {pct}", figures)

@@ -1,0 +1,188 @@
+"""``harness check-latency`` against the reference: two scrapes of /metrics a window apart, and a real Prometheus
+server (Debian's ``prometheus``) started on loopback scraping the reference. A healthy service passes, the latency
+fault breaches HighLatency, an idle one cannot be judged."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from harness.cli import main
+from harness.embedded import StackInfo
+from harness.load.verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
+
+from .promtool import require
+
+
+@contextmanager
+def traffic(url: str, seconds: float, threads: int = 4) -> Iterator[None]:
+    """Background GETs against ``url`` for at most ``seconds`` (bounded in time and count)."""
+    stop = threading.Event()
+    deadline = time.monotonic() + seconds
+
+    def loop() -> None:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            for _ in range(100_000):
+                if stop.is_set() or time.monotonic() > deadline:
+                    return
+                client.get("/characters", params={"limit": 5})
+
+    workers = [threading.Thread(target=loop, daemon=True) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(timeout=15)
+
+
+def _config(tmp_path: Path, url: str, prometheus: str | None = None) -> Path:
+    text = f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.legacy]\nurl = "{url}"\n'
+    if prometheus:
+        text += f'[targets.t.prometheus]\nurl = "{prometheus}"\n'
+    path = tmp_path / "harness.toml"
+    path.write_text(text)
+    return path
+
+
+def _check(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, config: Path, *args: str) -> tuple[int, dict[str, object]]:
+    monkeypatch.setenv("HARNESS_CONFIG", str(config))
+    out = tmp_path / "report.json"
+    code = main(["check-latency", "--target", "t", "--json", str(out), *args])
+    return code, json.loads(out.read_text())
+
+
+def _outcomes(report: dict[str, object]) -> dict[str, str]:
+    return {c["name"]: c["outcome"] for c in report["checks"]}  # type: ignore[attr-defined, index]
+
+
+def test_metrics_scrapes_pass_on_a_healthy_service(
+    stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with traffic(stack.legacy_url, 8):
+        code, report = _check(monkeypatch, tmp_path, _config(tmp_path, stack.legacy_url), "--source", "metrics",
+                              "--window", "4s")  # fmt: skip
+    assert code == EXIT_PASS, report
+    assert _outcomes(report) == {"HighErrorRate": "pass", "HighLatency": "pass"}
+    printed = capsys.readouterr().out
+    assert "verdict: PASS (exit 0)" in printed and "cannot be applied" in printed
+
+
+def test_metrics_scrapes_breach_on_the_latency_fault(
+    slow_stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with traffic(slow_stack.legacy_url, 8):
+        code, report = _check(monkeypatch, tmp_path, _config(tmp_path, slow_stack.legacy_url), "--source", "metrics",
+                              "--window", "4s")  # fmt: skip
+    assert code == EXIT_BREACH
+    assert _outcomes(report) == {"HighErrorRate": "pass", "HighLatency": "breach"}
+    latency = next(c for c in report["checks"] if c["name"] == "HighLatency")  # type: ignore[attr-defined]
+    assert latency["value"] >= 0.6 and latency["series"] == "GET /characters"
+
+
+def test_an_idle_service_cannot_be_judged(stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, report = _check(monkeypatch, tmp_path, _config(tmp_path, stack.legacy_url), "--source", "metrics",
+                          "--window", "1s")  # fmt: skip
+    assert code == EXIT_INVALID
+    assert set(_outcomes(report).values()) == {"no data"}
+
+
+def test_unreachable_service_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HARNESS_CONFIG", str(_config(tmp_path, "http://127.0.0.1:9")))
+    assert main(["check-latency", "--target", "t", "--source", "metrics", "--window", "1s"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("harness: error: http://127.0.0.1:9/metrics did not answer") and "\n" not in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Start a real Prometheus on loopback scraping one service every second; yields a starter returning its URL."""
+    binary = require("prometheus")
+    procs: list[subprocess.Popen[bytes]] = []
+    log = (tmp_path / "prometheus.log").open("wb")
+
+    def start(service_url: str) -> str:
+        port = _free_port()
+        scrape = urlparse(service_url).netloc
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            f"scrape_configs:\n  - job_name: character-service\n    static_configs:\n      - targets: ['{scrape}']\n"
+        )
+        proc = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+            stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        pytest.fail(f"Prometheus did not start: {(tmp_path / 'prometheus.log').read_text()[-500:]}")
+
+    try:
+        yield start
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        log.close()
+
+
+def test_prometheus_source_passes_healthy_and_reports_the_guides_dead_rule(
+    stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    prom = prometheus(stack.legacy_url)
+    with traffic(stack.legacy_url, 12):
+        time.sleep(11)
+        code, report = _check(monkeypatch, tmp_path, _config(tmp_path, stack.legacy_url, prom), "--source",
+                              "prometheus", "--window", "5s", "--for", "4s")  # fmt: skip
+    assert code == EXIT_PASS, report
+    assert _outcomes(report) == {"HighErrorRate": "pass", "HighLatency": "pass"}
+    latency = next(c for c in report["checks"] if c["name"] == "HighLatency")  # type: ignore[attr-defined]
+    assert any("selects no series on this Prometheus" in n for n in latency["notes"])
+
+
+def test_prometheus_source_breaches_on_the_latency_fault(
+    slow_stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    prom = prometheus(slow_stack.legacy_url)
+    with traffic(slow_stack.legacy_url, 12):
+        time.sleep(11)
+        code, report = _check(monkeypatch, tmp_path, _config(tmp_path, slow_stack.legacy_url, prom), "--source",
+                              "prometheus", "--window", "5s", "--for", "4s")  # fmt: skip
+    assert code == EXIT_BREACH, report
+    assert _outcomes(report)["HighLatency"] == "breach"
+    latency = next(c for c in report["checks"] if c["name"] == "HighLatency")  # type: ignore[attr-defined]
+    assert latency["value"] >= 0.6
