@@ -34,19 +34,25 @@ def open_sides(
     if source and target.source is None:
         raise ConfigError(f"target {target.name!r} has no [targets.{target.name}.source] dsn; data checks need it")
     if destination and target.destination is None:
-        raise ConfigError(
-            f"target {target.name!r} has no [targets.{target.name}.destination] url; data checks need it"
-        )
+        raise ConfigError(f"target {target.name!r} has no [targets.{target.name}.destination] url; data checks need it")
     with contextlib.ExitStack() as stack:
         src = dst = None
         if source and target.source is not None:
-            src = SourceReader(target.source.dsn, page_size=settings.page_size, retries=settings.retries,
-                               connect_timeout=target.timeouts.connect)
+            src = SourceReader(
+                target.source.dsn,
+                page_size=settings.page_size,
+                retries=settings.retries,
+                connect_timeout=target.timeouts.connect,
+            )
             stack.callback(src.close)
         if destination and target.destination is not None:
-            dst = DestinationReader(target.destination.url, target.destination.database,
-                                    page_size=settings.page_size, retries=settings.retries,
-                                    timeout=max(target.timeouts.read, 30.0))
+            dst = DestinationReader(
+                target.destination.url,
+                target.destination.database,
+                page_size=settings.page_size,
+                retries=settings.retries,
+                timeout=max(target.timeouts.read, 30.0),
+            )
             stack.callback(dst.close)
         yield settings, src, dst
 

@@ -41,6 +41,8 @@ _CHANGES = {
     "iterable_item_added": "only in destination",
 }
 CHECK_EVERY = 500  # records between looks at the clock
+# Once more than this share of the first DENSE_AFTER (or more) key ranges differ, the rest is read in one pass.
+DENSE_AFTER, DENSE_SHARE = 4, 0.5
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,11 @@ class Comparison:
     # --- bookkeeping -----------------------------------------------------------------------------------
 
     def _difference(self, result: CollectionResult, diff: Difference) -> None:
-        setattr(result, diff.kind if diff.kind != "duplicate" else "duplicates",
-                getattr(result, diff.kind if diff.kind != "duplicate" else "duplicates") + 1)
+        setattr(
+            result,
+            diff.kind if diff.kind != "duplicate" else "duplicates",
+            getattr(result, diff.kind if diff.kind != "duplicate" else "duplicates") + 1,
+        )
         self._found += 1
         if len(self.report.differences) < self.options.detail_limit:
             self.report.differences.append(diff)
@@ -167,11 +172,22 @@ class Comparison:
         return [bounds[i] for i in chosen]
 
     def _collection(self, collection: str, result: CollectionResult, use_checksums: bool) -> None:
+        sample = self.options.sample
+        if not use_checksums and sample is None:
+            # one pass over everything: the keys read are the counts, so nothing is counted up front
+            result.segments = result.segments_streamed = 1
+            result.source_count = result.destination_count = 0
+            try:
+                self._stream(collection, result, None, None, count=True)
+            except (ReadFailure, _Stop):
+                self._recount(collection, result)  # coverage needs the totals
+                raise
+            return
         if use_checksums:
             whole_s = self.source.summary(collection)
             whole_d = self.destination.summary(collection)
             result.source_count, result.destination_count = whole_s.count, whole_d.count
-            if whole_s == whole_d and self.options.sample is None:
+            if whole_s == whole_d and sample is None:
                 result.covered = result.by_checksum = result.equal = whole_s.count
                 result.segments = 1
                 return
@@ -179,28 +195,44 @@ class Comparison:
             result.source_count = self._count(self.source, collection)
             result.destination_count = self._count(self.destination, collection)
         segments = self._segments(result.total)
-        if not use_checksums and self.options.sample is None:
-            segments = [(None, None)]  # one pass: nothing to gain from cutting
-        for start, end in segments:
+        checked = mismatched = 0
+        for index, (start, end) in enumerate(segments):
             self._clock()
             result.segments += 1
             if use_checksums:
                 s, d = self.source.summary(collection, start, end), self.destination.summary(collection, start, end)
+                checked += 1
                 if s == d:
                     result.covered += s.count
                     result.by_checksum += s.count
                     result.equal += s.count
                     continue
+                mismatched += 1
             result.segments_streamed += 1
+            dense = use_checksums and checked >= DENSE_AFTER and mismatched > checked * DENSE_SHARE
+            if dense and sample is None and index + 1 < len(segments):
+                # differences everywhere: checksums cost more than they save, read the rest in one pass
+                self._stream(collection, result, start, None)
+                result.segments += len(segments) - index - 1
+                result.segments_streamed += len(segments) - index - 1
+                return
             self._stream(collection, result, start, end)
+
+    def _recount(self, collection: str, result: CollectionResult) -> None:
+        for attr, reader in (("source_count", self.source), ("destination_count", self.destination)):
+            try:
+                setattr(result, attr, self._count(reader, collection))
+            except ReadFailure:
+                setattr(result, attr, None)  # unknown: coverage is measured against the other side
 
     @staticmethod
     def _count(reader: Reader, collection: str) -> int:
         count = getattr(reader, "count", None)
         return int(count(collection)) if count else reader.summary(collection).count
 
-    def _unique(self, collection: str, result: CollectionResult, side: str, records: Iterator[RawRecord]
-                ) -> Iterator[RawRecord]:
+    def _unique(
+        self, collection: str, result: CollectionResult, side: str, records: Iterator[RawRecord]
+    ) -> Iterator[RawRecord]:
         """Records in strictly increasing key order; a repeated (or out-of-order) key is reported and skipped."""
         last: str | None = None
         for key, raw in records:
@@ -210,42 +242,49 @@ class Comparison:
             last = key
             yield key, raw
 
-    def _stream(self, collection: str, result: CollectionResult, start: str | None, end: str | None) -> None:
+    def _stream(
+        self, collection: str, result: CollectionResult, start: str | None, end: str | None, count: bool = False
+    ) -> None:
+        """Merge-join ``[start, end)`` of both sides; ``count``: the keys read are the sides' counts."""
         # each reader's records are mapped by its own side's renames, so source-vs-source (a backup) works too
         canon_s = Canonicalizer(self.settings, collection, self.source.side)
         canon_d = Canonicalizer(self.settings, collection, self.destination.side)
         tolerance = self.settings.for_collection(self.settings.tolerance, collection)
         src_iter = self.source.read(collection, start, end)
         dst_iter = self.destination.read(collection, start, end)
+        only_src = only_dst = both = equal = 0  # kept in locals: this loop runs once per record
         try:
             src = self._unique(collection, result, "source", src_iter)
             dst = self._unique(collection, result, "destination", dst_iter)
             s = next(src, None)
             d = next(dst, None)
-            n = 0
             while s is not None or d is not None:
-                n += 1
-                if n % CHECK_EVERY == 0:
+                if (only_src + only_dst + both) % CHECK_EVERY == 0:
                     self._clock()
                 if d is None or (s is not None and s[0] < d[0]):
                     assert s is not None
-                    result.covered += 1
+                    only_src += 1
                     self._difference(result, Difference(collection, s[0], "missing"))
                     s = next(src, None)
                 elif s is None or d[0] < s[0]:
-                    result.covered += 1
+                    only_dst += 1
                     self._difference(result, Difference(collection, d[0], "extra"))
                     d = next(dst, None)
                 else:
-                    result.covered += 1
+                    both += 1
                     a, b = canon_s(s[1]), canon_d(d[1])
                     if a == b or (tolerance and a == within_tolerance(a, b, tolerance)):
-                        result.equal += 1
+                        equal += 1
                     else:
                         b = within_tolerance(a, b, tolerance) if tolerance else b
                         self._difference(result, Difference(collection, s[0], "changed", explain(a, b)))
                     s, d = next(src, None), next(dst, None)
         finally:
+            result.covered += only_src + only_dst + both
+            result.equal += equal
+            if count:
+                result.source_count = (result.source_count or 0) + only_src + both
+                result.destination_count = (result.destination_count or 0) + only_dst + both
             _close(src_iter)
             _close(dst_iter)
 
@@ -256,8 +295,9 @@ def _close(iterator: Iterator[Any]) -> None:
         close()
 
 
-def compare(source: Reader, destination: Reader, settings: CompareSettings,
-            options: CompareOptions | None = None) -> CompareReport:
+def compare(
+    source: Reader, destination: Reader, settings: CompareSettings, options: CompareOptions | None = None
+) -> CompareReport:
     return Comparison(source, destination, settings, options).run()
 
 

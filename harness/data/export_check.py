@@ -29,32 +29,75 @@ DOCUMENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "campaigns": {
         "type": "object",
         "required": ["name", "dungeonMaster", "setting", "status", "createdAt", "updatedAt"],
-        "properties": {"name": _TEXT, "dungeonMaster": _TEXT, "setting": _TEXT, "status": _TEXT,
-                       "createdAt": _TIMESTAMP, "updatedAt": _TIMESTAMP},
+        "properties": {
+            "name": _TEXT,
+            "dungeonMaster": _TEXT,
+            "setting": _TEXT,
+            "status": _TEXT,
+            "createdAt": _TIMESTAMP,
+            "updatedAt": _TIMESTAMP,
+        },
     },
     "characters": {
         "type": "object",
-        "required": ["ownerId", "name", "race", "characterClass", "level", "abilityScores", "hitPoints", "alignment",
-                     "background", "campaignId", "inventory", "spells", "createdAt", "updatedAt"],
+        "required": [
+            "ownerId",
+            "name",
+            "race",
+            "characterClass",
+            "level",
+            "abilityScores",
+            "hitPoints",
+            "alignment",
+            "background",
+            "campaignId",
+            "inventory",
+            "spells",
+            "createdAt",
+            "updatedAt",
+        ],
         "properties": {
-            "ownerId": _TEXT, "name": {"type": "string", "minLength": 1}, "race": _TEXT, "characterClass": _TEXT,
+            "ownerId": _TEXT,
+            "name": {"type": "string", "minLength": 1},
+            "race": _TEXT,
+            "characterClass": _TEXT,
             "level": {"type": "integer", "minimum": 1, "maximum": 20},
             "abilityScores": {
                 "type": "object",
                 "required": ["strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma"],
                 "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 30},
             },
-            "hitPoints": {"type": "integer", "minimum": 1}, "alignment": _TEXT, "background": _TEXT,
+            "hitPoints": {"type": "integer", "minimum": 1},
+            "alignment": _TEXT,
+            "background": _TEXT,
             "campaignId": {"type": ["string", "null"]},
-            "inventory": {"type": "array", "items": {
-                "type": "object", "required": ["name", "quantity", "weight", "equipped"],
-                "properties": {"name": _TEXT, "quantity": _INT, "weight": {"type": "number", "minimum": 0},
-                               "equipped": {"type": "boolean"}}}},
-            "spells": {"type": "array", "items": {
-                "type": "object", "required": ["name", "level", "prepared"],
-                "properties": {"name": _TEXT, "level": {"type": "integer", "minimum": 0, "maximum": 9},
-                               "prepared": {"type": "boolean"}}}},
-            "createdAt": _TIMESTAMP, "updatedAt": _TIMESTAMP,
+            "inventory": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "quantity", "weight", "equipped"],
+                    "properties": {
+                        "name": _TEXT,
+                        "quantity": _INT,
+                        "weight": {"type": "number", "minimum": 0},
+                        "equipped": {"type": "boolean"},
+                    },
+                },
+            },
+            "spells": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "level", "prepared"],
+                    "properties": {
+                        "name": _TEXT,
+                        "level": {"type": "integer", "minimum": 0, "maximum": 9},
+                        "prepared": {"type": "boolean"},
+                    },
+                },
+            },
+            "createdAt": _TIMESTAMP,
+            "updatedAt": _TIMESTAMP,
         },
     },
 }
@@ -150,8 +193,12 @@ def _check_manifest(report: ProblemReport, path: Path, sha256: str, per: dict[st
         count = have["count"] if have else 0
         digest = have["sha256"].hexdigest() if have else hashlib.sha256().hexdigest()
         if want.get("count") != count:
-            report.add("count mismatch", f"{where} {collection}", f"{count} records in the file, manifest says "
-                       f"{want.get('count')}")
+            report.add(
+                "count mismatch",
+                f"{where} {collection}",
+                f"{count} records in the file, manifest says {want.get('count')}",
+            )
         elif want.get("sha256") != digest:
-            report.add("checksum mismatch", f"{where} {collection}", f"lines sha256 {digest} != manifest "
-                       f"{want.get('sha256')}")
+            report.add(
+                "checksum mismatch", f"{where} {collection}", f"lines sha256 {digest} != manifest {want.get('sha256')}"
+            )

@@ -62,8 +62,15 @@ def _first_line(exc: BaseException) -> str:
     return redact(text.splitlines()[0] if text else type(exc).__name__)
 
 
-def _retrying(side: str, collection: str, after: str | None, retries: int, retry_on: tuple[type[BaseException], ...],
-              fetch: Callable[[], T], reset: Callable[[], None]) -> T:
+def _retrying(
+    side: str,
+    collection: str,
+    after: str | None,
+    retries: int,
+    retry_on: tuple[type[BaseException], ...],
+    fetch: Callable[[], T],
+    reset: Callable[[], None],
+) -> T:
     for attempt in range(retries):
         try:
             return fetch()
@@ -199,8 +206,15 @@ class SourceReader:
             return list(conn.execute(query, params).fetchall())
 
         try:
-            return _retrying(self.side, collection, after, self.retries,
-                             (psycopg.OperationalError, psycopg.InterfaceError), fetch, self._reset)
+            return _retrying(
+                self.side,
+                collection,
+                after,
+                self.retries,
+                (psycopg.OperationalError, psycopg.InterfaceError),
+                fetch,
+                self._reset,
+            )
         except psycopg.errors.UndefinedTable:
             raise ConfigError(
                 f"the source database has no table for {collection!r}; is [targets.X.source] dsn the legacy database?"
@@ -316,8 +330,9 @@ class DestinationReader:
                 )
             return response.json()
 
-        return _retrying(self.side, collection, after, self.retries, (httpx.TransportError, _Transient),
-                         fetch, lambda: None)
+        return _retrying(
+            self.side, collection, after, self.retries, (httpx.TransportError, _Transient), fetch, lambda: None
+        )
 
     def pages(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[RawRecord]]:
         # ``after`` is exclusive: start just before ``start`` and drop the few ids below it

@@ -22,24 +22,50 @@ from .settings import CompareSettings
 
 # (problem kind, table/collection label, SQL selecting "key" and "detail" of each offender)
 SOURCE_CHECKS: tuple[tuple[str, str, str], ...] = (
-    ("duplicate key", "campaigns", "SELECT id::text AS key, count(*)::text || ' rows' AS detail FROM campaigns"
-     " GROUP BY id HAVING count(*) > 1"),
-    ("duplicate key", "characters", "SELECT id::text AS key, count(*)::text || ' rows' AS detail FROM characters"
-     " GROUP BY id HAVING count(*) > 1"),
-    ("duplicate key", "inventory_items", "SELECT character_id::text || '#' || position AS key,"
-     " count(*)::text || ' rows' AS detail FROM inventory_items GROUP BY character_id, position HAVING count(*) > 1"),
-    ("duplicate key", "character_spells", "SELECT character_id::text || '#' || position AS key,"
-     " count(*)::text || ' rows' AS detail FROM character_spells GROUP BY character_id, position"
-     " HAVING count(*) > 1"),
-    ("dangling campaign", "characters", "SELECT c.id::text AS key, 'campaign_id ' || c.campaign_id::text"
-     " || ' names no campaign' AS detail FROM characters c WHERE c.campaign_id IS NOT NULL AND NOT EXISTS"
-     " (SELECT 1 FROM campaigns p WHERE p.id = c.campaign_id)"),
-    ("orphan item", "inventory_items", "SELECT i.character_id::text || '#' || i.position AS key,"
-     " 'item ' || quote_literal(i.item_name) || ' of a character that does not exist' AS detail"
-     " FROM inventory_items i WHERE NOT EXISTS (SELECT 1 FROM characters c WHERE c.id = i.character_id)"),
-    ("orphan spell", "character_spells", "SELECT s.character_id::text || '#' || s.position AS key,"
-     " 'spell ' || quote_literal(s.spell_name) || ' of a character that does not exist' AS detail"
-     " FROM character_spells s WHERE NOT EXISTS (SELECT 1 FROM characters c WHERE c.id = s.character_id)"),
+    (
+        "duplicate key",
+        "campaigns",
+        "SELECT id::text AS key, count(*)::text || ' rows' AS detail FROM campaigns GROUP BY id HAVING count(*) > 1",
+    ),
+    (
+        "duplicate key",
+        "characters",
+        "SELECT id::text AS key, count(*)::text || ' rows' AS detail FROM characters GROUP BY id HAVING count(*) > 1",
+    ),
+    (
+        "duplicate key",
+        "inventory_items",
+        "SELECT character_id::text || '#' || position AS key,"
+        " count(*)::text || ' rows' AS detail FROM inventory_items GROUP BY character_id, position HAVING count(*) > 1",
+    ),
+    (
+        "duplicate key",
+        "character_spells",
+        "SELECT character_id::text || '#' || position AS key,"
+        " count(*)::text || ' rows' AS detail FROM character_spells GROUP BY character_id, position"
+        " HAVING count(*) > 1",
+    ),
+    (
+        "dangling campaign",
+        "characters",
+        "SELECT c.id::text AS key, 'campaign_id ' || c.campaign_id::text"
+        " || ' names no campaign' AS detail FROM characters c WHERE c.campaign_id IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM campaigns p WHERE p.id = c.campaign_id)",
+    ),
+    (
+        "orphan item",
+        "inventory_items",
+        "SELECT i.character_id::text || '#' || i.position AS key,"
+        " 'item ' || quote_literal(i.item_name) || ' of a character that does not exist' AS detail"
+        " FROM inventory_items i WHERE NOT EXISTS (SELECT 1 FROM characters c WHERE c.id = i.character_id)",
+    ),
+    (
+        "orphan spell",
+        "character_spells",
+        "SELECT s.character_id::text || '#' || s.position AS key,"
+        " 'spell ' || quote_literal(s.spell_name) || ' of a character that does not exist' AS detail"
+        " FROM character_spells s WHERE NOT EXISTS (SELECT 1 FROM characters c WHERE c.id = s.character_id)",
+    ),
 )
 
 

@@ -78,7 +78,9 @@ class CollectionResult:
 
     @property
     def coverage(self) -> float:
-        return 1.0 if self.total == 0 else min(1.0, self.covered / self.total)
+        if self.total == 0:
+            return 0.0 if self.incomplete else 1.0
+        return min(1.0, self.covered / self.total)
 
     @property
     def verdict(self) -> str:

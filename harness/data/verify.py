@@ -29,7 +29,8 @@ def verify(source: Reader, destination: Reader, collections: Sequence[str]) -> P
             report.add("count mismatch", collection, f"source {s.count}, destination {d.count}")
         elif s.checksum != d.checksum:
             report.add(
-                "checksum mismatch", collection,
+                "checksum mismatch",
+                collection,
                 f"same count ({s.count}) but source {s.checksum} != destination {d.checksum}; "
                 "run `harness data compare` to name the records",
             )

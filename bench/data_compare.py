@@ -1,0 +1,175 @@
+"""Data parity at scale: `python bench/data_compare.py [--sizes 10000,100000] [--million] [--diffs 100]`.
+
+For each size it starts the embedded default with that many characters (their campaigns, items and spells),
+changes ``--diffs`` characters in the destination (a name, the version kept), then measures, each in a fresh
+child process so its peak RSS is its own:
+
+- floor: merely reading both sides (the same readers and page prefetching, records drained in key order);
+- compare: the record-by-record compare, every record read (``--no-checksums``), and the default compare
+  (range checksums first, only mismatching ranges read);
+- at the smallest size, a whole-list DeepDiff of the same data (both sides read into lists in canonical form,
+  then ``DeepDiff(list, list)``), and the in-memory step alone on the same lists (``==`` per record, DeepDiff on
+  the ones that differ).
+
+Prints records/s, the compare/floor ratio (target <= 1.3 at 100,000), the speed-up over whole-list DeepDiff
+(target >= 20x at 10,000) and the peak RSS of each child (target: flat, < 300 MB at 1,000,000; ``--million``
+adds that size, which takes a long time to seed and migrate). One run, one machine: compare the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+CHILD_TIMEOUT_S = 3600
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
+    from harness.data.canonical import Canonicalizer
+    from harness.data.compare import CompareOptions, compare, explain
+    from harness.data.readers import DestinationReader, SourceReader
+    from harness.data.settings import COLLECTIONS, parse_compare_settings
+
+    settings = parse_compare_settings({})
+    source, destination = SourceReader(dsn), DestinationReader(url, database)
+    started = time.perf_counter()
+    out: dict[str, Any] = {"kind": kind}
+    if kind == "floor":
+        records = 0
+        for collection in COLLECTIONS:
+            src, dst = source.read(collection), destination.read(collection)
+            s, d = next(src, None), next(dst, None)
+            while s is not None or d is not None:  # in key order, as the merge-join consumes them
+                if d is None or (s is not None and s[0] < d[0]):
+                    s, records = next(src, None), records + 1
+                elif s is None or d[0] < s[0]:
+                    d, records = next(dst, None), records + 1
+                else:
+                    s, d, records = next(src, None), next(dst, None), records + 1
+        out["records"] = records  # keys, as the compare counts them
+    elif kind in ("compare", "compare-checksums"):
+        report = compare(source, destination, settings, CompareOptions(checksums=kind == "compare-checksums"))
+        out["differences"] = sum(c.differences for c in report.collections)
+        out["verdict"] = report.verdict
+        out["records"] = sum(c.covered for c in report.collections)
+    elif kind == "deepdiff":
+        from deepdiff import DeepDiff
+
+        canon_s = Canonicalizer(settings, "characters", "source")
+        canon_d = Canonicalizer(settings, "characters", "destination")
+        a = [canon_s(raw) for _, raw in source.read("characters")]
+        b = [canon_d(raw) for _, raw in destination.read("characters")]
+        out["read_s"] = time.perf_counter() - started
+        t = time.perf_counter()
+        whole = DeepDiff(a, b)
+        out["deepdiff_s"] = time.perf_counter() - t
+        out["deepdiff_changes"] = sum(len(v) for v in whole.values())
+        t = time.perf_counter()
+        explained = [explain(x, y) for x, y in zip(a, b, strict=True) if x != y]
+        out["per_record_s"] = time.perf_counter() - t
+        out["per_record_changes"] = len(explained)
+        out["records"] = len(a) + len(b)
+    out["seconds"] = time.perf_counter() - started
+    out["peak_rss_mb"] = _rss_mb()
+    source.close()
+    destination.close()
+    return out
+
+
+def run_child(kind: str, info: Any) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, info.source_dsn, info.storage_service_url, info.storage_database],
+        capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"child {kind} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def inject_differences(info: Any, count: int) -> None:
+    """Change the name of ``count`` characters spread over the key space (every n-th), keeping their version."""
+    base = f"{info.storage_service_url}/databases/{info.storage_database}/collections/characters"
+    with httpx.Client(timeout=60) as client:
+        total = client.get(f"{base}/summary").json()["count"]
+        step = max(1, total // max(count, 1))
+        after, seen, changed = None, 0, []
+        while len(changed) < count:
+            params = {"limit": 5000, **({"after": after} if after else {})}
+            body = client.get(f"{base}/records", params=params).json()
+            for item in body["items"]:
+                if seen % step == 0 and len(changed) < count:
+                    item["document"]["name"] += " (changed)"
+                    changed.append(item)
+                seen += 1
+            after = body["next_after"]
+            if after is None:
+                break
+        client.post(f"{base}/batch", json={"records": changed}).raise_for_status()
+
+
+def bench_size(n: int, diffs: int, with_deepdiff: bool) -> dict[str, Any]:
+    from harness.embedded import EmbeddedStack
+
+    t = time.perf_counter()
+    with EmbeddedStack(characters=n, seed=42) as info:
+        setup = time.perf_counter() - t
+        inject_differences(info, diffs)
+        result: dict[str, Any] = {"characters": n, "setup_s": setup}
+        for kind in ("floor", "compare", "compare-checksums", *(["deepdiff"] if with_deepdiff else [])):
+            result[kind] = run_child(kind, info)
+            print(f"  {n:>9,} {kind:<18} {json.dumps(result[kind])}", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000", help="characters per run, comma-separated")
+    parser.add_argument("--million", action="store_true", help="also run 1,000,000 characters (slow)")
+    parser.add_argument("--diffs", type=int, default=100, help="characters changed in the destination per size")
+    parser.add_argument("--child", nargs=4, metavar=("KIND", "DSN", "URL", "DB"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(*args.child)))
+        return
+    sizes = sorted({int(s) for s in args.sizes.split(",")} | ({1_000_000} if args.million else set()))
+    results = [bench_size(n, args.diffs, with_deepdiff=(i == 0)) for i, n in enumerate(sizes)]
+
+    print("\ncharacters  floor s  compare s  ratio  records/s  checksums-first s  peak RSS MB (floor/compare/checksums)")
+    for r in results:
+        floor, full, quick = r["floor"], r["compare"], r["compare-checksums"]
+        print(
+            f"{r['characters']:>10,}  {floor['seconds']:7.2f}  {full['seconds']:9.2f}  "
+            f"{full['seconds'] / floor['seconds']:5.2f}  {full['records'] / full['seconds']:9,.0f}  "
+            f"{quick['seconds']:17.2f}  {floor['peak_rss_mb']:.0f}/{full['peak_rss_mb']:.0f}/{quick['peak_rss_mb']:.0f}"
+            f"   ({full['differences']} differences found, {args.diffs} injected)"
+        )
+    first = results[0]
+    dd, full = first["deepdiff"], first["compare"]
+    whole = dd["read_s"] + dd["deepdiff_s"]
+    print(f"\nat {first['characters']:,} characters, {args.diffs} changed:")
+    print(f"  whole-list DeepDiff          {dd['deepdiff_s']:.2f} s (+ {dd['read_s']:.2f} s reading) "
+          f"= {whole:.2f} s, peak RSS {dd['peak_rss_mb']:.0f} MB")
+    print(f"  compare (every record read)  {full['seconds']:.2f} s  -> {whole / full['seconds']:.1f}x faster end to end")
+    print(f"  compare (checksums first)    {first['compare-checksums']['seconds']:.2f} s  -> "
+          f"{whole / first['compare-checksums']['seconds']:.1f}x faster end to end")
+    print(f"  in-memory step alone         {dd['per_record_s']:.3f} s vs DeepDiff {dd['deepdiff_s']:.2f} s  -> "
+          f"{dd['deepdiff_s'] / max(dd['per_record_s'], 1e-9):.0f}x")
+    target = next((r for r in results if r["characters"] == 100_000), None)
+    if target:
+        ratio = target["compare"]["seconds"] / target["floor"]["seconds"]
+        print(f"\ncompare / read floor at 100,000: {ratio:.2f} (target <= 1.3: {'met' if ratio <= 1.3 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
