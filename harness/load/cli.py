@@ -17,7 +17,7 @@ from ..config.settings import parse_backend_choice
 from ..errors import ConfigError
 from ..redaction import redact
 from .rules import RuleSet, load_rules, parse_duration
-from .thresholds import DEFAULT_RULES
+from .thresholds import BUNDLED_RULES, DEFAULT_RULES
 
 REPORTS = Path("reports")
 
@@ -32,7 +32,7 @@ def _open(args: argparse.Namespace) -> AbstractContextManager[Target]:
 
 def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
     section = target.extra.get("thresholds") or {}
-    path = args.rules or section.get("rules") or DEFAULT_RULES
+    path = args.rules or section.get("rules") or (DEFAULT_RULES if Path(DEFAULT_RULES).is_file() else BUNDLED_RULES)
     window = parse_duration(args.window, "--window") if args.window else None
     for_raw: str | None = getattr(args, "for_", None)
     for_ = parse_duration(for_raw, "--for") if for_raw else None
