@@ -120,3 +120,21 @@ def test_usage_errors_are_one_line_and_exit_2(config: Path, args: list[str], mes
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and message in run.stderr and "Traceback" not in run.stderr
     assert "secret" not in run.stderr
+
+
+def test_the_suite_fails_on_the_faults_and_attaches_the_report(config: Path, faulty: StackInfo, tmp_path: Path) -> None:
+    results = tmp_path / "allure"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/data", "--target", "rehearsal", "-p", "no:cacheprovider",
+         f"--alluredir={results}", "-q"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HARNESS_CONFIG": str(config)},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "3 failed" in run.stdout
+    altered = faulty.data_faults["altered_records"][0]
+    attachments = [p.read_text() for p in results.glob("*-attachment.*")]
+    reports = [json.loads(a) for a in attachments if a.lstrip().startswith("{")]
+    compared = next(r for r in reports if r["check"] == "compare")
+    assert altered in [d["key"] for d in compared["differences"]]
+    assert any(a.startswith("data compare: DIFFERENT") for a in attachments)
