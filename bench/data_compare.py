@@ -90,7 +90,10 @@ def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
 def run_child(kind: str, info: Any) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", kind, info.source_dsn, info.storage_service_url, info.storage_database],
-        capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        check=False,
     )
     if proc.returncode != 0:
         raise SystemExit(f"child {kind} failed: {proc.stderr.strip().splitlines()[-1:]}")
@@ -145,7 +148,9 @@ def main() -> None:
     sizes = sorted({int(s) for s in args.sizes.split(",")} | ({1_000_000} if args.million else set()))
     results = [bench_size(n, args.diffs, with_deepdiff=(i == 0)) for i, n in enumerate(sizes)]
 
-    print("\ncharacters  floor s  compare s  ratio  records/s  checksums-first s  peak RSS MB (floor/compare/checksums)")
+    print(
+        "\ncharacters  floor s  compare s  ratio  records/s  checksums-first s  peak RSS MB (floor/compare/checksums)"
+    )
     for r in results:
         floor, full, quick = r["floor"], r["compare"], r["compare-checksums"]
         print(
@@ -158,13 +163,21 @@ def main() -> None:
     dd, full = first["deepdiff"], first["compare"]
     whole = dd["read_s"] + dd["deepdiff_s"]
     print(f"\nat {first['characters']:,} characters, {args.diffs} changed:")
-    print(f"  whole-list DeepDiff          {dd['deepdiff_s']:.2f} s (+ {dd['read_s']:.2f} s reading) "
-          f"= {whole:.2f} s, peak RSS {dd['peak_rss_mb']:.0f} MB")
-    print(f"  compare (every record read)  {full['seconds']:.2f} s  -> {whole / full['seconds']:.1f}x faster end to end")
-    print(f"  compare (checksums first)    {first['compare-checksums']['seconds']:.2f} s  -> "
-          f"{whole / first['compare-checksums']['seconds']:.1f}x faster end to end")
-    print(f"  in-memory step alone         {dd['per_record_s']:.3f} s vs DeepDiff {dd['deepdiff_s']:.2f} s  -> "
-          f"{dd['deepdiff_s'] / max(dd['per_record_s'], 1e-9):.0f}x")
+    print(
+        f"  whole-list DeepDiff          {dd['deepdiff_s']:.2f} s (+ {dd['read_s']:.2f} s reading) "
+        f"= {whole:.2f} s, peak RSS {dd['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"  compare (every record read)  {full['seconds']:.2f} s  -> {whole / full['seconds']:.1f}x faster end to end"
+    )
+    print(
+        f"  compare (checksums first)    {first['compare-checksums']['seconds']:.2f} s  -> "
+        f"{whole / first['compare-checksums']['seconds']:.1f}x faster end to end"
+    )
+    print(
+        f"  in-memory step alone         {dd['per_record_s']:.3f} s vs DeepDiff {dd['deepdiff_s']:.2f} s  -> "
+        f"{dd['deepdiff_s'] / max(dd['per_record_s'], 1e-9):.0f}x"
+    )
     target = next((r for r in results if r["characters"] == 100_000), None)
     if target:
         ratio = target["compare"]["seconds"] / target["floor"]["seconds"]

@@ -78,7 +78,6 @@ def format_timestamp(value: dt.datetime, digits: int) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec=TIMESPECS[digits])[:-6] + "Z"
 
 
-
 class Canonicalizer:
     """Maps raw records of one collection from one side into the canonical form.
 
@@ -270,4 +269,3 @@ def _close(a: Any, b: Any, amount: float) -> bool:
     if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, numbers) or not isinstance(b, numbers):
         return False
     return abs(float(a) - float(b)) <= amount + 1e-12  # floats: 0.01 apart must count as within 0.01
-

@@ -99,7 +99,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     with _open(args) as target, open_sides(target) as (settings, src, dst):
         assert src is not None and dst is not None
-        return _emit(verify(src, dst, _collections(args, settings)), args)
+        report = verify(src, dst, _collections(args, settings), checksums=not settings.custom_renames)
+        return _emit(report, args)
 
 
 def _cmd_check_refs(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from ..redaction import redact
 RawRecord = tuple[str, dict[str, Any]]
 T = TypeVar("T")
 BACKOFF = (0.2, 0.5, 1.0, 2.0)  # seconds before retries 1, 2, 3, 4+
+STATEMENT_TIMEOUT_S = 600  # the longest source query: a whole-collection checksum at a million records
 
 
 class ReadFailure(Exception):
@@ -184,6 +185,8 @@ class SourceReader:
                 self._conn = psycopg.connect(
                     self.dsn, autocommit=True, row_factory=dict_row, connect_timeout=max(1, int(self.connect_timeout))
                 )
+                # a query that hangs becomes a read failure instead of a hung check
+                self._conn.execute(f"SET statement_timeout = {int(STATEMENT_TIMEOUT_S * 1000)}")
             except psycopg.OperationalError as exc:
                 raise TargetUnreachable(
                     f"cannot connect to the source PostgreSQL at {redact(self.dsn)} ({_first_line(exc)}); "

@@ -202,9 +202,10 @@ def backup_source(dsn: str, backup_dir: Path) -> dict[str, Any]:
         for table, columns in LEGACY_TABLES.items():
             digest, rows = hashlib.sha256(), conn.execute(f"SELECT count(*) FROM {table}").fetchone()
             path = backup_dir / f"{table}.copy"
-            with open(path, "wb") as fh, conn.cursor().copy(
-                f"COPY {table} ({', '.join(columns)}) TO STDOUT (FORMAT binary)"
-            ) as copy:
+            with (
+                open(path, "wb") as fh,
+                conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) TO STDOUT (FORMAT binary)") as copy,
+            ):
                 for block in copy:
                     fh.write(block)
                     digest.update(block)
@@ -228,16 +229,19 @@ def restore_db(dsn: str, backup_dir: Path) -> dict[str, int]:
         conn.execute(DDL)
         conn.execute(f"TRUNCATE {', '.join(LEGACY_TABLES)} CASCADE")
         for table, columns in LEGACY_TABLES.items():
-            with open(backup_dir / f"{table}.copy", "rb") as fh, conn.cursor().copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)"
-            ) as copy:
+            with (
+                open(backup_dir / f"{table}.copy", "rb") as fh,
+                conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy,
+            ):
                 while block := fh.read(1 << 20):
                     copy.write(block)
             row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
             restored[table] = row[0] if row else 0
             if restored[table] != manifest["tables"][table]["rows"]:
-                raise ValueError(f"restoring {table} gave {restored[table]} rows, the backup has "
-                                 f"{manifest['tables'][table]['rows']}; nothing was changed")
+                raise ValueError(
+                    f"restoring {table} gave {restored[table]} rows, the backup has "
+                    f"{manifest['tables'][table]['rows']}; nothing was changed"
+                )
     return restored
 
 

@@ -15,22 +15,52 @@ from harness.errors import ConfigError
 
 ID = uuid.UUID("0b9b83d1-e84b-42bd-87e3-532312e558b2")
 SOURCE_ROW = {
-    "id": ID, "owner_id": "player_1", "char_name": "Lia", "race": "elf", "char_class": "wizard", "level": 3,
-    "str_score": 8, "dex_score": 14, "con_score": 12, "int_score": 17, "wis_score": 10, "cha_score": 11, "hp": 14,
-    "alignment": "neutral", "background": "", "campaign_id": None, "row_version": 2,
+    "id": ID,
+    "owner_id": "player_1",
+    "char_name": "Lia",
+    "race": "elf",
+    "char_class": "wizard",
+    "level": 3,
+    "str_score": 8,
+    "dex_score": 14,
+    "con_score": 12,
+    "int_score": 17,
+    "wis_score": 10,
+    "cha_score": 11,
+    "hp": 14,
+    "alignment": "neutral",
+    "background": "",
+    "campaign_id": None,
+    "row_version": 2,
     "created_at": dt.datetime(2024, 1, 1, 10, 0, 0, 123999, tzinfo=dt.UTC),
     "updated_at": dt.datetime(2024, 1, 1, 12, 0, 0, 500000, tzinfo=dt.timezone(dt.timedelta(hours=2))),
     "inventory_items": [{"item_name": "Dagger", "quantity": 1, "weight_lb": Decimal("1.00"), "equipped": True}],
     "character_spells": [{"spell_name": "Shield", "spell_level": 1, "prepared": False}],
 }
 DOCUMENT = {
-    "id": str(ID), "version": 2, "ownerId": "player_1", "name": "Lia", "race": "elf", "characterClass": "wizard",
-    "level": 3, "abilityScores": {"strength": 8, "dexterity": 14, "constitution": 12, "intelligence": 17,
-                                  "wisdom": 10, "charisma": 11},
-    "hitPoints": 14, "alignment": "neutral", "background": "", "campaignId": None,
+    "id": str(ID),
+    "version": 2,
+    "ownerId": "player_1",
+    "name": "Lia",
+    "race": "elf",
+    "characterClass": "wizard",
+    "level": 3,
+    "abilityScores": {
+        "strength": 8,
+        "dexterity": 14,
+        "constitution": 12,
+        "intelligence": 17,
+        "wisdom": 10,
+        "charisma": 11,
+    },
+    "hitPoints": 14,
+    "alignment": "neutral",
+    "background": "",
+    "campaignId": None,
     "inventory": [{"name": "Dagger", "quantity": 1, "weight": 1.0, "equipped": True}],
     "spells": [{"name": "Shield", "level": 1, "prepared": False}],
-    "createdAt": "2024-01-01T10:00:00.123Z", "updatedAt": "2024-01-01T10:00:00.500Z",
+    "createdAt": "2024-01-01T10:00:00.123Z",
+    "updatedAt": "2024-01-01T10:00:00.500Z",
 }
 
 
@@ -59,8 +89,12 @@ def test_precision_and_time_zones() -> None:
 
 
 def test_ignore_and_renames_from_settings() -> None:
-    src, dst = canon({"ignore": ["characters:updated_at", "inventory.equipped"],
-                      "renames": {"characters": {"destination": {"displayName": "name"}}}})
+    src, dst = canon(
+        {
+            "ignore": ["characters:updated_at", "inventory.equipped"],
+            "renames": {"characters": {"destination": {"displayName": "name"}}},
+        }
+    )
     doc = {k: v for k, v in DOCUMENT.items() if k != "name"} | {"displayName": "Lia", "updatedAt": "garbage"}
     doc["inventory"] = [{**DOCUMENT["inventory"][0], "equipped": False}]
     assert src(SOURCE_ROW) == dst(doc)
@@ -81,7 +115,9 @@ def test_field_paths_and_explanations() -> None:
     assert field_path("root['abilities.strength']") == "abilities.strength"
     fields = explain({"a": 1, "l": [1, 2]}, {"a": "1", "l": [1], "b": None})
     assert [(f.path, f.change) for f in fields] == [
-        ("a", "type changed"), ("b", "only in destination"), ("l[1]", "only in source")
+        ("a", "type changed"),
+        ("b", "only in destination"),
+        ("l[1]", "only in source"),
     ]
 
 

@@ -68,8 +68,9 @@ tolerence = {{ "hit_points" = 1 }}
 
 def harness(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HARNESS_CONFIG": str(config)}
-    return subprocess.run([sys.executable, "-m", "harness", "data", *args], capture_output=True, text=True,
-                          timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "data", *args], capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_compare_names_each_reference_fault(config: Path, faulty: StackInfo, tmp_path: Path) -> None:
@@ -125,9 +126,22 @@ def test_usage_errors_are_one_line_and_exit_2(config: Path, args: list[str], mes
 def test_the_suite_fails_on_the_faults_and_attaches_the_report(config: Path, faulty: StackInfo, tmp_path: Path) -> None:
     results = tmp_path / "allure"
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/data", "--target", "rehearsal", "-p", "no:cacheprovider",
-         f"--alluredir={results}", "-q"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "HARNESS_CONFIG": str(config)},
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/data",
+            "--target",
+            "rehearsal",
+            "-p",
+            "no:cacheprovider",
+            f"--alluredir={results}",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HARNESS_CONFIG": str(config)},
         cwd=Path(__file__).resolve().parents[2],
     )
     assert run.returncode == 1, run.stdout[-2000:]

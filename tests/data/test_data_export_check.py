@@ -89,8 +89,12 @@ def test_tampered_record_fails_the_manifest_checksum(export: Path, tmp_path: Pat
 
 def test_cli_exit_codes_and_one_line_errors(export: Path, tmp_path: Path) -> None:
     def harness(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "harness", "data", "validate-export", *args],
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "harness", "data", "validate-export", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     ok = harness(str(export), "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["verdict"] == "clean"

@@ -52,8 +52,7 @@ def test_rollback_restores_the_source_and_empties_the_destination(tmp_path: Path
 
         def live_vs(dsn: str | None) -> tuple[str, dict[str, str]]:
             live = SourceReader(info.source_dsn)
-            other = (SourceReader(dsn) if dsn else
-                     DestinationReader(info.storage_service_url, info.storage_database))
+            other = SourceReader(dsn) if dsn else DestinationReader(info.storage_service_url, info.storage_database)
             try:
                 report = compare(live, other, CompareSettings())
             finally:
