@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .load.cli import register as register_load
 
     register_load(sub)
+    from .differential.cli import register as register_differential
+
+    register_differential(sub)
     return parser
 
 

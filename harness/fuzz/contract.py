@@ -25,6 +25,9 @@ def load_contract(path: Path = CONTRACT, *, negative: bool = True) -> Any:
     if not path.is_file():
         raise ConfigError(f"contract {path} not found: run from the repository, or pass the contract's path")
     config = SchemathesisConfig.from_path(SCHEMATHESIS_CONFIG) if SCHEMATHESIS_CONFIG.is_file() else None
+    if config is not None:  # schemathesis writes its reports there under pytest too, but does not create it
+        directory = Path(config.reports.directory)
+        (directory if directory.is_absolute() else ROOT / directory).mkdir(parents=True, exist_ok=True)
     schema = schemathesis.openapi.from_path(path, config=config)
     modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE] if negative else [GenerationMode.POSITIVE]
     schema.config.generation.update(modes=modes)
