@@ -86,13 +86,18 @@ def test_replay_counts_mismatches_per_operation_and_field(truncating: StackInfo,
     assert summary.matches["DELETE /characters/{character_id}"] == 1
 
 
-def test_cli_replays_a_schemathesis_har(truncating: StackInfo, tmp_path: Path) -> None:
+def test_cli_replays_a_schemathesis_har(tmp_path: Path) -> None:
     """schemathesis fuzzes the legacy backend and writes a HAR; ``harness differential replay`` replays it on
-    the storage backend and exits 1 naming the field that differs."""
+    a storage backend that answers validation errors with 400, and exits 1 naming the fields that differ."""
+    with EmbeddedStack(characters=10, seed=9, faults=["storage:error_status=400"]) as info:
+        _fuzz_and_replay(info, tmp_path)
+
+
+def _fuzz_and_replay(info: StackInfo, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
     schemathesis = str(Path(sys.executable).parent / "schemathesis")
     fuzz = subprocess.run(
-        [schemathesis, "run", str(CONTRACT), "--url", truncating.legacy_url, "--max-examples", "5", "--seed", "3",
+        [schemathesis, "run", str(CONTRACT), "--url", info.legacy_url, "--max-examples", "5", "--seed", "3",
          "--phases", "examples,coverage,fuzzing", "--include-path-regex", "^/characters$", "--report-dir",
          str(tmp_path), "--no-color"],
         cwd=ROOT, env={**env, "SCHEMATHESIS_HOOKS": ""}, capture_output=True, text=True, timeout=300, check=False,
@@ -101,8 +106,8 @@ def test_cli_replays_a_schemathesis_har(truncating: StackInfo, tmp_path: Path) -
     har = next(tmp_path.glob("har-*.json"))
     config = tmp_path / "harness.toml"
     config.write_text(
-        f'[targets.pair]\nenvironment = "dev"\n[targets.pair.backends.legacy]\nurl = "{truncating.legacy_url}"\n'
-        f'[targets.pair.backends.storage]\nurl = "{truncating.storage_url}"\n'
+        f'[targets.pair]\nenvironment = "dev"\n[targets.pair.backends.legacy]\nurl = "{info.legacy_url}"\n'
+        f'[targets.pair.backends.storage]\nurl = "{info.storage_url}"\n'
     )
     summary_json = tmp_path / "replay.json"
     result = subprocess.run(
@@ -114,9 +119,9 @@ def test_cli_replays_a_schemathesis_har(truncating: StackInfo, tmp_path: Path) -
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
     summary = json.loads(summary_json.read_text())
     fields = {(f["operation"], f["field"]) for f in summary["fields"]}
-    assert ("POST /characters", "body.name") in fields, result.stdout[-3000:]
-    assert summary["operations"]["POST /characters"]["match"] > 0  # short names and rejected inputs agree
-    assert "POST /characters body.name:" in result.stdout
+    assert {("POST /characters", "status"), ("POST /characters", "body.status")} <= fields, result.stdout[-3000:]
+    assert summary["operations"]["POST /characters"]["match"] > 0  # valid requests still agree
+    assert "POST /characters status: " in result.stdout and "recorded 422 != storage 400" in result.stdout
 
 
 def test_cli_bad_recording_is_one_line(tmp_path: Path) -> None:
