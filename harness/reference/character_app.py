@@ -3,6 +3,7 @@ on top of either repository."""
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -19,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import domain
-from .contract import validation_errors
+from .contract import load_contract, validation_errors
 from .errors import CampaignHasMembers, CampaignNotFound, NotFound, Unavailable, VersionMismatch
 from .faults import FaultSet
 from .metrics import ServiceMetrics
@@ -254,6 +255,15 @@ class CharacterService:
         report = await run_in_threadpool(self.repo.health)
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
+    async def openapi(self, request: Request) -> Response:
+        """The contract this service implements, as a deployment would serve it; ``contract_drift`` serves one
+        that no longer matches the file (an operation dropped, a field's limit changed)."""
+        document = copy.deepcopy(load_contract())
+        if "contract_drift" in self.faults:
+            del document["paths"]["/campaigns/{campaign_id}"]["delete"]
+            document["components"]["schemas"]["Name"]["maxLength"] = 20
+        return JSONResponse(document)
+
     async def metrics_endpoint(self, request: Request) -> Response:
         return Response(self.metrics.render(), media_type=self.metrics.content_type)
 
@@ -435,6 +445,7 @@ def create_app(repository: Repository, faults: FaultSet | None = None) -> Starle
     routes = [
         svc.route("/health", H(GET=svc.health), api=False),
         svc.route("/metrics", H(GET=svc.metrics_endpoint), api=False),
+        svc.route("/openapi.json", H(GET=svc.openapi), api=False),
         svc.route("/characters", H(GET=svc.list_characters, POST=svc.create_character)),
         svc.route(
             "/characters/{character_id}",

@@ -24,6 +24,7 @@ SERVICE_FAULTS: dict[str, tuple[str, str | None]] = {
     "truncate_names": ("store character names cut to this many characters", "20"),
     "reverse_order": ("list endpoints return each page in descending id order", "1"),
     "error_status": ("validation errors are answered with this status instead of 422", "400"),
+    "contract_drift": ("GET /openapi.json serves a drifted contract (no DELETE /campaigns/{id}, names max 20)", "1"),
 }
 STACK_FAULTS: dict[str, tuple[str, str | None]] = {
     "storage_outage": ("the Storage Service is stopped once the stack has started", "1"),
