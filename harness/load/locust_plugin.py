@@ -52,6 +52,7 @@ class _State:
     owner: str = ""
     process: Any = None  # psutil.Process of this (local) load generator
     cpu_since: float | None = None
+    workers: int = 0
 
 
 STATE = _State()
@@ -175,6 +176,8 @@ def _tick(environment: Environment) -> None:
     evaluator = STATE.evaluator
     assert evaluator is not None
     evaluator.add(_snapshot(environment))
+    if isinstance(environment.runner, MasterRunner):  # workers leave the list when they quit: keep the count
+        STATE.workers = max(STATE.workers, len(environment.runner.clients))
     cpu = _generator_cpu(environment)
     if cpu is not None and not math.isnan(cpu):
         STATE.max_cpu = cpu if STATE.max_cpu is None else max(STATE.max_cpu, cpu)
@@ -197,6 +200,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         return
     STATE.evaluator.reset()
     STATE.started, STATE.stopped, STATE.max_cpu, STATE.verdict = time.monotonic(), None, None, None
+    STATE.workers = 0
     STATE.process = psutil.Process()
     STATE.process.cpu_percent()  # the baseline: psutil's first reading is meaningless
     STATE.cpu_since = STATE.started
@@ -214,13 +218,12 @@ def _summary(environment: Environment) -> RunSummary:
 
     assert STATE.started is not None
     end = STATE.stopped if STATE.stopped is not None else time.monotonic()
-    workers = len(environment.runner.clients) if isinstance(environment.runner, MasterRunner) else 0
     return RunSummary(
         duration_s=max(end - STATE.started, 1e-9),
         total=entry(stats.total, "", "Aggregated"),
         endpoints=tuple(entry(e, e.method or "", e.name) for e in stats.entries.values()),
         max_generator_cpu=STATE.max_cpu,
-        workers=workers,
+        workers=STATE.workers,
     )
 
 
