@@ -1,0 +1,51 @@
+"""`harness load run` against a named target whose [thresholds] section adds a p95 limit, and the rollout load
+shape chosen by option."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.embedded import StackInfo
+from harness.load.runner import run_locust
+from harness.load.verdict import EXIT_BREACH
+
+
+def test_load_run_uses_the_targets_thresholds_section(
+    stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "harness.toml"
+    config.write_text(
+        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n'
+        '[targets.t.thresholds]\nwindow = "3s"\nfor = "1s"\np95_ms = 0.5\n'  # no real service answers in 0.5 ms
+    )
+    monkeypatch.setenv("HARNESS_CONFIG", str(config))
+    monkeypatch.chdir(tmp_path)
+    code = main(["load", "run", "--target", "t", "--users", "3", "--run-time", "6s"])
+    assert code == EXIT_BREACH
+    [verdict_file] = (tmp_path / "reports").glob("load-t-storage-*.json")
+    verdict = json.loads(verdict_file.read_text())
+    p95 = next(t for t in verdict["thresholds"] if t["name"] == "p95_ms")
+    assert (p95["source"], p95["outcome"], p95["condition"]) == ("targets file", "breach", "<= 0.5 ms")
+    assert verdict["target"] == "t" and verdict["backend"] == "storage"
+    assert "window 5m -> 3s (targets.t.thresholds.window)" in json.dumps(verdict["thresholds"])
+    assert list((tmp_path / "reports").glob("load-t-storage-*.html"))  # locust's own report next to the verdict
+    assert "verdict: BREACH (exit 3)" in capsys.readouterr().out
+
+
+def test_step_shape_adds_users_in_steps(stack: StackInfo, tmp_path: Path) -> None:
+    run = run_locust(
+        stack.legacy_url, verdict_prefix=tmp_path / "v", run_time="8s", users=4, csv=tmp_path / "s",
+        extra=["--load-shape", "step", "--shape-steps", "2", "--csv-full-history", "--rule-window", "2s",
+               "--rule-for", "1s"],
+    )  # fmt: skip
+    assert run.verdict is not None, run.tail()
+    with open(tmp_path / "s_stats_history.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"]
+    users = [int(r["User Count"]) for r in rows]
+    assert 2 in users and 4 in users  # 2 users for the first half, 4 for the second
+    assert users.index(4) > users.index(2)

@@ -1,0 +1,86 @@
+"""Run-level thresholds from the targets file and options, and the verdict's outcome and exit code rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.load.rules import load_rules
+from harness.load.thresholds import EndpointSummary, RunSummary, threshold_config
+from harness.load.verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS, build_verdict
+from harness.load.window import Counters, Snapshot, WindowEvaluator, labels_of
+
+RULES = str(Path(__file__).resolve().parents[2] / "contracts" / "alert-rules.yaml")
+GET = "/characters/{character_id}"
+
+
+def _summary(times: dict[int, int], failures: int = 0, duration: float = 10.0, cpu: float = 20.0) -> RunSummary:
+    n = sum(times.values())
+    total_ms = float(sum(k * v for k, v in times.items()))
+    endpoint = EndpointSummary("GET", GET, n, failures, total_ms, times)
+    total = EndpointSummary("", "Aggregated", n, failures, total_ms, times)
+    return RunSummary(duration, total, (endpoint,), max_generator_cpu=cpu)
+
+
+def _states(window: str = "2s", for_: str = "1s", failures_per_s: float = 0.0, seconds: int = 12) -> tuple:  # type: ignore[type-arg]
+    config = threshold_config({"rules": RULES, "window": window, "for": for_})
+    rules = config.apply_timing(load_rules(config.rules_path))
+    ev = WindowEvaluator(rules.thresholds)
+    for t in range(seconds + 1):
+        ev.add(Snapshot(float(t), {labels_of("GET", GET): Counters(10.0 * t, failures_per_s * t, 0.01 * t)}))
+    return config, rules, ev.states
+
+
+def test_targets_file_keys_become_run_thresholds_with_their_source() -> None:
+    section = {"rules": RULES, "p95_ms": 50, "min_rps": 5, "endpoints": {f"GET {GET}": {"p99_ms": 80}}}
+    config = threshold_config(section, target="staging", run_options={"max_error_ratio": 0.01})
+    names = {t.name for t in config.run_thresholds}
+    assert names == {"p95_ms", "min_rps", "max_error_ratio", f"p99_ms GET {GET}"}
+    assert config.sources == {"p95_ms": "targets file", "min_rps": "targets file", "max_error_ratio": "option"}
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"p95": 3}, "unknown key 'p95'; did you mean 'p95_ms'"),
+        ({"p95_ms": "fast"}, "must be a number"),
+        ({"window": 30}, 'must be a string such as "30s"'),
+        ({"endpoints": {"/characters": {"p95_ms": 1}}}, 'name endpoints "METHOD name"'),
+        ({"rules": "missing.yaml"}, "alert rule file missing.yaml"),
+    ],
+)
+def test_bad_threshold_sections_are_one_line(section: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        threshold_config({"rules": RULES, **section} if "rules" not in section else section, target="staging")
+
+
+def test_run_thresholds_breach_and_pass() -> None:
+    config, rules, states = _states()
+    fast = _summary({5: 90, 40: 10})  # p95 40 ms, 10 req/s
+    ok = build_verdict(threshold_config({"rules": RULES, "p95_ms": 50, "min_rps": 5, "window": "2s", "for": "1s"}),
+                       rules, states, fast)  # fmt: skip
+    assert ok.status == "pass" and ok.exit_code == EXIT_PASS
+    strict = threshold_config({"rules": RULES, "p95_ms": 30, "min_rps": 50, "window": "2s", "for": "1s"})
+    breach = build_verdict(strict, rules, states, fast)
+    assert breach.exit_code == EXIT_BREACH
+    assert {r.name: (r.value, r.outcome) for r in breach.results if r.source == "targets file"} == {
+        "p95_ms": (40.0, "breach"),
+        "min_rps": (10.0, "breach"),
+    }
+    del config
+
+
+def test_saturated_generator_wins_over_a_breach_and_short_runs_are_invalid() -> None:
+    config, rules, states = _states(failures_per_s=1.0)
+    breached = build_verdict(config, rules, states, _summary({5: 100}))
+    assert breached.exit_code == EXIT_BREACH and breached.breaches[0].name == "HighErrorRate"
+    saturated = build_verdict(config, rules, states, _summary({5: 100}, cpu=97.0))
+    assert saturated.exit_code == EXIT_INVALID and "CPU reached 97%" in saturated.invalid_reasons[0]
+    config, rules, states = _states(window="10s", for_="5s", seconds=8)
+    short = build_verdict(config, rules, states, _summary({5: 100}, duration=8.0))
+    assert short.exit_code == EXIT_INVALID
+    assert {r.outcome for r in short.results} == {"not proven"}
+    text = short.table()
+    assert text.startswith("verdict: INVALID (exit 4)") and "window 5m -> 10s" in text
