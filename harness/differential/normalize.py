@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from .ids import IdPairs
+from .ids import SYMBOL, IdPairs
 
 COMPARED_HEADERS = ("content-type", "etag", "location")
 ASCENDING = "ascending by id"
@@ -42,8 +42,14 @@ def normalize_response(response: httpx.Response, *, side: str, pairs: IdPairs) -
     }
 
 
-def normalize_listing(pages: Sequence[httpx.Response], *, side: str, pairs: IdPairs) -> dict[str, Any]:
-    """Fold the pages of one listing walk (the last page may be an error) into one comparable document."""
+def normalize_listing(
+    pages: Sequence[httpx.Response], *, side: str, pairs: IdPairs, only_paired: bool = False
+) -> dict[str, Any]:
+    """Fold the pages of one listing walk (the last page may be an error) into one comparable document.
+
+    ``only_paired``: keep only the items whose ids are paired (made during this run), and not the page sizes.
+    For listings of everything on a shared target, where other writers' data (or data that already differed
+    before the run) is none of the comparison's business; the order is still checked over every item."""
     sizes: list[int] = []
     items: list[Any] = []
     in_order = True
@@ -57,11 +63,14 @@ def normalize_listing(pages: Sequence[httpx.Response], *, side: str, pairs: IdPa
         sizes.append(len(body["items"]))
         items.extend(body["items"])
     symbolised = pairs.symbolize(side, items)
+    if only_paired:
+        symbolised = [i for i in symbolised if isinstance(i, dict) and SYMBOL.fullmatch(str(i.get("id", "")))]
     symbolised.sort(key=lambda item: json.dumps(item.get("id") if isinstance(item, dict) else item, sort_keys=True))
     out = normalize_response(last, side=side, pairs=pairs)
     body = out["body"]
     if last.status_code == 200 and isinstance(body, dict):
         out["body"] = {**body, "items": symbolised}
-    out["pages"] = sizes
+    if not only_paired:
+        out["pages"] = sizes
     out["order"] = ASCENDING if in_order else "NOT ascending by id"
     return out

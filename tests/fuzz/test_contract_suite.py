@@ -94,6 +94,6 @@ def test_production_target_fuzzes_safe_methods_only(tmp_path: Path) -> None:
         result = run_suite(tmp_path, "-q", "-rs", "suites/contract", "--target", "prod", config=config)
     assert result.returncode == 0, result.stdout[-3000:]
     skipped = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
-    # 8 writing operations + the stateful test skipped; the 7 GET operations fuzzed
-    assert "7 passed, 9 skipped" in result.stdout, result.stdout[-3000:]
+    # 8 writing operations + the stateful test skipped; the 7 GET operations fuzzed, and the drift check
+    assert "8 passed, 9 skipped" in result.stdout, result.stdout[-3000:]
     assert all("--allow-writes" in line for line in skipped)

@@ -56,7 +56,7 @@ def test_without_noise_the_timestamps_diverge(clean_clients: dict[str, httpx.Cli
     ("fault", "operation", "field", "expected"),
     [
         ("storage:truncate_names=20", "createCharacter", "body.name", "'AAAAAAAAAAAAAAAAAAAA'"),
-        ("storage:reverse_order", "listCharacters", "order", "NOT ascending by id"),
+        ("storage:reverse_order", None, "order", "NOT ascending by id"),
         ("storage:error_status=400", None, "status", "storage 400"),
     ],
 )
