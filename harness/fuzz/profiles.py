@@ -46,6 +46,7 @@ class FuzzProfile:
         return (
             f"fuzz profile {self.name} ({how}, {self.settings.max_examples} examples, from {self.origin}); "
             f"seed {self.seed} (replay with {SEED_ENV}={self.seed})"
+            + ("; schemathesis tests derive theirs from the test" if self.settings.derandomize else "")
         )
 
 
@@ -89,4 +90,9 @@ def configure_pytest(config: Any) -> FuzzProfile:
     profile = select_profile(option)
     if option is None:
         settings.load_profile(profile.name)
+    if not profile.settings.derandomize and config.getoption("hypothesis_seed", default=None) is None:
+        # the seed the header prints is the one every test uses (what --hypothesis-seed does)
+        from hypothesis import core
+
+        core.global_force_seed = profile.seed  # type: ignore[assignment]  # typed None in hypothesis
     return profile
