@@ -8,6 +8,7 @@ one 60 s run with --processes 2 shows the full-length case."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,11 @@ def test_processes_2_sixty_seconds_healthy_passes_and_latency_fault_breaches(
     assert slow.exit_code == EXIT_BREACH, slow.tail()
     assert slow.verdict is not None
     assert _result(slow.verdict, "HighLatency")["outcome"] == "breach"
+
+
+def test_abort_on_breach_stops_the_run_early(slow_stack: StackInfo, tmp_path: Path) -> None:
+    started = time.monotonic()
+    run = _run(slow_stack.legacy_url, tmp_path, "40s", "--rule-window", "2s", "--rule-for", "1s", "--abort-on-breach")
+    assert run.exit_code == EXIT_BREACH, run.tail()
+    assert time.monotonic() - started < 25  # stopped once HighLatency fired, not after 40 s
+    assert run.verdict is not None and run.verdict["run"]["duration_s"] < 20
