@@ -222,6 +222,8 @@ class SourceReader:
             raise ConfigError(
                 f"the source database has no table for {collection!r}; is [targets.X.source] dsn the legacy database?"
             ) from None
+        except psycopg.Error as exc:  # permissions, a different schema: what to fix, in one line
+            raise HarnessError(f"reading {collection} from the source failed: {_first_line(exc)}") from None
 
     def close(self) -> None:
         self._reset()
@@ -331,7 +333,16 @@ class DestinationReader:
                 raise HarnessError(
                     f"the Storage Service answered {response.status_code} to {path}: {response.text[:200]}"
                 )
-            return response.json()
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise HarnessError(
+                    f"{redact(self.url)} did not answer {path} with a JSON object; "
+                    "is [targets.X.destination] url the Storage Service?"
+                )
+            return body
 
         return _retrying(
             self.side, collection, after, self.retries, (httpx.TransportError, _Transient), fetch, lambda: None

@@ -53,6 +53,13 @@ dsn = "postgresql://harness:secret@127.0.0.1:1/legacy"
 [targets.down.destination]
 url = "http://127.0.0.1:1"
 
+[targets.wrongdest]
+environment = "dev"
+[targets.wrongdest.source]
+dsn = "{faulty.source_dsn}"
+[targets.wrongdest.destination]
+url = "{faulty.legacy_url}"
+
 [targets.typo]
 environment = "dev"
 [targets.typo.source]
@@ -114,6 +121,7 @@ def test_verify_and_check_refs_fail_on_the_faults(config: Path, faulty: StackInf
         (["verify", "--target", "stagin"], "unknown target 'stagin'"),
         (["check-refs", "--target", "down"], "cannot connect to the source PostgreSQL at postgresql://harness:***@"),
         (["compare", "--target", "rehearsal", "--sample", "3"], "--sample must be a fraction"),
+        (["verify", "--target", "wrongdest"], "check [targets.X.destination] database"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(config: Path, args: list[str], message: str) -> None:
