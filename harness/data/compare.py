@@ -161,24 +161,19 @@ class Comparison:
         use_checksums, note = self.checksums_usable()
         if note:
             self.report.notes.append(note)
-        collections = self.options.collections or self.settings.collections
-        pending = list(collections)
-        try:
-            for collection in collections:
-                result = CollectionResult(collection, sampled=self.options.sample is not None)
-                self.report.collections.append(result)
-                pending.remove(collection)
-                try:
-                    self._collection(collection, result, use_checksums)
-                except ReadFailure as exc:
-                    result.incomplete = str(exc)
-        except _Stop as stop:
-            self.report.stopped = str(stop)
-            for c in self.report.collections:
-                if c.coverage < 1.0 and not c.sampled:
-                    c.incomplete = c.incomplete or str(stop)
-            for collection in pending:
-                self.report.collections.append(CollectionResult(collection, incomplete=str(stop)))
+        collections = list(self.options.collections or self.settings.collections)
+        for index, collection in enumerate(collections):
+            result = CollectionResult(collection, sampled=self.options.sample is not None)
+            self.report.collections.append(result)
+            try:
+                self._collection(collection, result, use_checksums)
+            except ReadFailure as exc:
+                result.incomplete = str(exc)
+            except _Stop as stop:  # the collection in progress, and those not reached, are not covered
+                self.report.stopped = result.incomplete = str(stop)
+                for rest in collections[index + 1 :]:
+                    self.report.collections.append(CollectionResult(rest, incomplete=str(stop)))
+                break
         self.report.elapsed_s = time.monotonic() - started
         return self.report
 

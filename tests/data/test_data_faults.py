@@ -200,3 +200,8 @@ def test_time_limit_gives_incomplete_never_equal(faulted: Faulted) -> None:
     report = run_compare(faulted.info, SETTINGS, checksums=True, time_limit=1e-9, collections=("characters",))
     assert report.verdict in ("incomplete", "different")
     assert report.collections[0].coverage < 1.0 and report.stopped
+
+
+def test_time_limit_during_a_sample_is_incomplete_too(faulted: Faulted) -> None:
+    report = run_compare(faulted.info, SETTINGS, sample=0.5, time_limit=1e-9)
+    assert report.verdict == "incomplete" and all(c.verdict == "incomplete" for c in report.collections)
