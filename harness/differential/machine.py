@@ -17,7 +17,14 @@ from typing import Any
 import httpx
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, multiple, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
 
 from ..fuzz.profiles import FuzzProfile
 from ..redaction import redact
@@ -31,6 +38,7 @@ from .strategies import (
     PATCH_TYPES,
     SAMPLE_CAMPAIGN,
     SAMPLE_CHARACTER,
+    STATUSES,
     campaign_bodies,
     character_bodies,
     character_patches,
@@ -227,6 +235,8 @@ def build_machine(duo: Duo, options: MachineOptions, stats: RunStats) -> type[Ru
     characters_st = character_bodies(owners, options.max_name, invalid)
     patches_st = character_patches(owners, options.max_name, invalid)
     campaigns_st = campaign_bodies(options.max_name, invalid)
+    valid_characters_st = character_bodies(owners, options.max_name, False)
+    valid_campaigns_st = campaign_bodies(options.max_name, False)
 
     class DifferentialMachine(RuleBasedStateMachine):
         characters = Bundle("characters")
@@ -261,6 +271,16 @@ def build_machine(duo: Duo, options: MachineOptions, stats: RunStats) -> type[Ru
         def teardown(self) -> None:
             duo.clean_up(self.created)  # leave the target as it was
 
+        # --- a campaign and a character to start from (the minimiser drops them when they do not matter) ----
+
+        @initialize(target=campaigns, body=valid_campaigns_st)
+        def start_campaign(self, body: dict[str, Any]) -> Any:
+            return self.create(Step("createCampaign", "POST", "/campaigns", body=body, creates="campaign"))
+
+        @initialize(target=characters, body=valid_characters_st)
+        def start_character(self, body: dict[str, Any]) -> Any:
+            return self.create(Step("createCharacter", "POST", "/characters", body=body, creates="character"))
+
         # --- campaigns --------------------------------------------------------------------
 
         @rule(target=campaigns, body=campaigns_st)
@@ -270,6 +290,16 @@ def build_machine(duo: Duo, options: MachineOptions, stats: RunStats) -> type[Ru
         @rule(campaign=campaigns)
         def get_campaign(self, campaign: str) -> None:
             self.call(Step("getCampaign", "GET", f"/campaigns/{campaign}"))
+
+        @rule(campaign=campaigns, body=campaigns_st, if_match=st.sampled_from(IF_MATCH))
+        def replace_campaign(self, campaign: str, body: dict[str, Any], if_match: str | None) -> None:
+            headers = self.version_headers(if_match)
+            self.call(Step("replaceCampaign", "PUT", f"/campaigns/{campaign}", body=body, headers=headers))
+
+        @rule(campaign=campaigns, status=st.sampled_from(STATUSES), content_type=st.sampled_from(PATCH_TYPES))
+        def patch_campaign(self, campaign: str, status: str, content_type: str) -> None:
+            path = f"/campaigns/{campaign}"
+            self.call(Step("patchCampaign", "PATCH", path, body={"status": status}, content_type=content_type))
 
         @rule(campaign=campaigns, if_match=st.sampled_from(IF_MATCH))
         def delete_campaign(self, campaign: str, if_match: str | None) -> None:

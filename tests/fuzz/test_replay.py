@@ -133,3 +133,36 @@ def test_cli_bad_recording_is_one_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip() == f"harness: error: {bad}:1: not a recorded exchange (KeyError: 'path')"
+
+
+def _pair_config(tmp_path: Path, info: StackInfo, environment: str = "dev") -> Path:
+    config = tmp_path / "harness.toml"
+    config.write_text(
+        f'[targets.pair]\nenvironment = "{environment}"\n[targets.pair.backends.legacy]\nurl = "{info.legacy_url}"\n'
+        f'[targets.pair.backends.storage]\nurl = "{info.storage_url}"\n'
+    )
+    return config
+
+
+def test_cli_differential_run(tmp_path: Path) -> None:
+    """``harness differential run``: exit 1 with the minimal sequence on a divergence; refuses a production
+    target without --allow-writes in one line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    command = [sys.executable, "-m", "harness", "differential", "run", "--target", "pair"]
+    with EmbeddedStack(characters=10, seed=9, faults=["storage:error_status=400"]) as info:
+        diverging = subprocess.run(
+            command, cwd=ROOT, env={**env, "HARNESS_CONFIG": str(_pair_config(tmp_path, info))},
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        production = subprocess.run(
+            command, cwd=ROOT, env={**env, "HARNESS_CONFIG": str(_pair_config(tmp_path, info, "production"))},
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert diverging.returncode == 1, diverging.stdout[-3000:] + diverging.stderr[-2000:]
+    assert "fuzz profile ci" in diverging.stdout
+    assert "status: legacy 422 != storage 400" in diverging.stdout
+    assert "sequence (1 request(s); minimal)" in diverging.stdout
+    assert production.returncode == 2
+    assert production.stderr.strip() == (
+        "harness: error: target 'pair' is production: differential run writes; pass --allow-writes"
+    )
