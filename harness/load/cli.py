@@ -108,33 +108,34 @@ def _cmd_load_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_load_compare(args: argparse.Namespace) -> int:
-    from .compare import compare_runs, compare_settings
+    from .compare import compare_runs, compare_settings, pool
     from .runner import run_locust
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with _open(args) as target:
         settings = compare_settings(
             target.extra.get("compare"), target.name, max_slowdown=args.max_slowdown, alpha=args.alpha,
-            users=args.users, run_time=args.run_time,
+            users=args.users, run_time=args.run_time, rounds=args.rounds,
         )  # fmt: skip
         missing = [b for b in BACKENDS if b not in target.backends]
         if missing:
             raise ConfigError(f"target {target.name!r} lacks the {', '.join(missing)} backend: compare needs both")
-        verdicts: dict[str, Any] = {}
-        for backend in BACKENDS:  # the same load, one backend after the other
-            prefix = REPORTS / f"compare-{target.name}-{stamp}-{backend}"
-            run = run_locust(
-                target.backends[backend].url,
-                verdict_prefix=prefix,
-                users=settings.users,
-                run_time=settings.run_time,
-                processes=args.processes,
-                extra=["--backend", backend, *_locust_extra(args)],
-            )
-            if run.verdict is None:
-                raise ConfigError(f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}")
-            verdicts[backend] = run.verdict
-    comparison = compare_runs(verdicts["legacy"], verdicts["storage"], settings)
+        verdicts: dict[str, list[dict[str, Any]]] = {b: [] for b in BACKENDS}
+        for round_ in range(settings.rounds):  # the same load, alternating between the backends
+            for backend in BACKENDS:
+                prefix = REPORTS / f"compare-{target.name}-{stamp}-{backend}-{round_ + 1}"
+                run = run_locust(
+                    target.backends[backend].url,
+                    verdict_prefix=prefix,
+                    users=settings.users,
+                    run_time=settings.run_time,
+                    processes=args.processes,
+                    extra=["--backend", backend, *_locust_extra(args)],
+                )
+                if run.verdict is None:
+                    raise ConfigError(f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}")
+                verdicts[backend].append(run.verdict)
+    comparison = compare_runs(pool(verdicts["legacy"]), pool(verdicts["storage"]), settings)
     out = REPORTS / f"compare-{target.name}-{stamp}"
     comparison.write(out)
     print(comparison.table())
@@ -181,7 +182,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("--run-time", default="60s", help="run length (default 60s)")
     run.set_defaults(func=_cmd_load_run)
     compare.add_argument("--users", type=int, default=None, help="locust users per run (default 10)")
-    compare.add_argument("--run-time", default=None, help="length of each run (default 30s)")
+    compare.add_argument("--run-time", default=None, help="length of each run (default 15s)")
+    compare.add_argument("--rounds", type=int, default=None, help="alternating legacy/storage rounds (default 2)")
     compare.add_argument("--max-slowdown", type=float, default=None, help="X: tolerated slowdown, 0.10 = 10%%")
     compare.add_argument("--alpha", type=float, default=None, help="significance level (default 0.05)")
     compare.set_defaults(func=_cmd_load_compare)

@@ -12,7 +12,11 @@ Keys of ``[targets.NAME.compare]`` (all optional; options win):
     alpha = 0.05                    # significance level of the one-sided test
     max_error_ratio_increase = 0.001  # storage's error ratio may exceed legacy's by at most this much
     users = 10                      # locust users for each run
-    run_time = "30s"                # length of each run
+    run_time = "15s"                # length of each run
+    rounds = 2                      # legacy, storage, legacy, storage, ...: drift of a shared machine hits both
+
+Runs alternate between the backends for ``rounds`` rounds and each backend's runs are pooled, so a slowdown of
+the machine during one run does not pass for a slower backend.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from ..errors import ConfigError
 from ..redaction import redact
 from .verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
 
-COMPARE_KEYS = ("max_slowdown", "alpha", "max_error_ratio_increase", "users", "run_time")
+COMPARE_KEYS = ("max_slowdown", "alpha", "max_error_ratio_increase", "users", "run_time", "rounds")
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,23 @@ def histogram(verdict: dict[str, Any]) -> dict[float, int]:
     return {float(k): int(v) for k, v in raw.items()}
 
 
+def pool(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs' verdicts of one backend as one: requests, failures and latency histograms added up."""
+    times: dict[str, int] = {}
+    for v in verdicts:
+        for k, c in v["run"]["total"]["response_times_ms"].items():
+            times[k] = times.get(k, 0) + int(c)
+    return {
+        "run": {
+            "requests": sum(int(v["run"]["requests"]) for v in verdicts),
+            "failures": sum(int(v["run"]["failures"]) for v in verdicts),
+            "total": {"response_times_ms": times},
+        },
+        "invalid_reasons": [r for v in verdicts for r in v.get("invalid_reasons", [])],
+        "runs": len(verdicts),
+    }
+
+
 def _percentile(hist: dict[float, int], fraction: float) -> float:
     total = sum(hist.values())
     seen = 0
@@ -94,7 +115,8 @@ class CompareSettings:
     alpha: float = 0.05
     max_error_ratio_increase: float = 0.001
     users: int = 10
-    run_time: str = "30s"
+    run_time: str = "15s"
+    rounds: int = 2
 
 
 def compare_settings(section: dict[str, Any] | None, target: str, **options: Any) -> CompareSettings:
@@ -109,6 +131,8 @@ def compare_settings(section: dict[str, Any] | None, target: str, **options: Any
         raise ConfigError(f"targets.{target}.compare: {exc}") from None
     if not 0 < settings.alpha < 1:
         raise ConfigError(f"compare alpha must be between 0 and 1, got {settings.alpha}")
+    if settings.rounds < 1:
+        raise ConfigError(f"compare rounds must be at least 1, got {settings.rounds}")
     if settings.max_slowdown < 0:
         raise ConfigError(f"compare max_slowdown must not be negative, got {settings.max_slowdown}")
     return settings

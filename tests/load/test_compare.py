@@ -75,9 +75,10 @@ def _compare(stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HARNESS_CONFIG", raising=False)
-    code = main(["load", "compare", "--target", "t", "--users", "5", "--run-time", "10s"])
-    reports = sorted((tmp_path / "reports").glob("compare-t-*[0-9].json"))
+    code = main(["load", "compare", "--target", "t", "--users", "5", "--run-time", "6s", "--rounds", "2"])
+    reports = [p for p in (tmp_path / "reports").glob("compare-t-*.json") if not p.stem.endswith(("-1", "-2"))]
     assert reports, list((tmp_path / "reports").iterdir())
+    assert len(list((tmp_path / "reports").glob("compare-t-*-*-[12].json"))) == 4  # legacy, storage, twice
     return code, json.loads(reports[-1].read_text())
 
 
@@ -97,3 +98,11 @@ def test_storage_made_30_percent_slower_is_flagged(
     figures = report["legacy"], report["storage"]
     assert figures[1]["mean_ms"] > 1.2 * figures[0]["mean_ms"]  # type: ignore[index]
     assert report["test"]["p"] < 0.05  # type: ignore[index]
+
+
+def test_pooled_runs_add_up() -> None:
+    from harness.load.compare import pool
+
+    merged = pool([_verdict({50: 2, 60: 1}, failures=1), _verdict({50: 1, 70: 1})])
+    assert merged["run"]["requests"] == 5 and merged["run"]["failures"] == 1
+    assert merged["run"]["total"]["response_times_ms"] == {"50": 3, "60": 1, "70": 1}
