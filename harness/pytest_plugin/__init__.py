@@ -19,11 +19,12 @@ from ..config import Config, RunSettings, Target, load_config, resolve_settings,
 from ..config.loader import local_target
 from ..config.model import BACKENDS, LOCAL
 from ..errors import HarnessError
+from ..fuzz.profiles import register_profiles
 from . import allure_report
 from .exchanges import ExchangeLog
 from .probe import probe_target
-from .shared_stack import SharedLocalStack
-from .synthetic import SyntheticRecords, sweep
+from .shared_stack import ROLES, SharedLocalStack
+from .synthetic import SYNTHETIC_OWNER, SyntheticRecords, sweep
 
 CONFIG = pytest.StashKey[Config]()
 SETTINGS = pytest.StashKey[RunSettings]()
@@ -73,6 +74,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {description}")
     config.addinivalue_line("markers", "writes: the test writes; skipped on production targets without --allow-writes")
     config.addinivalue_line("markers", "local_only: needs the embedded default (it stops and starts its services)")
+    # hypothesis loads --hypothesis-profile in its own pytest_configure; ours runs first (tryfirst), so the
+    # harness's ci and nightly profiles exist by then, whichever suites were collected.
+    register_profiles()
     try:
         harness_config = load_config()
         settings = resolve_settings(
@@ -117,7 +121,8 @@ class _XdistController:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if getattr(config, "workerinput", None) is None and RUN in config.stash and CONFIG in config.stash:
         run_id, owner = config.stash[RUN]
-        SharedLocalStack(run_id, owner, config.stash[CONFIG].local).stop()
+        for role in ROLES:
+            SharedLocalStack(run_id, owner, config.stash[CONFIG].local, role).stop()
 
 
 def selected_backends(config: pytest.Config) -> tuple[str, ...]:
@@ -141,9 +146,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
+    if "backend" in metafunc.fixturenames and not _parametrizes_backend_itself(metafunc):
         backends = selected_backends(metafunc.config)
         metafunc.parametrize("backend", backends, ids=list(backends))
+
+
+def _parametrizes_backend_itself(metafunc: pytest.Metafunc) -> bool:
+    # A test may name its own backends (e.g. the harness's tests of the stack);
+    # adding ours on top would be a duplicate parametrization.
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        argnames = marker.args[0] if marker.args else marker.kwargs.get("argnames", "")
+        names = [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
+        if "backend" in names:
+            return True
+    return False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -201,6 +217,20 @@ def harness_settings(pytestconfig: pytest.Config) -> RunSettings:
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> Target:
     """The target under test; for ``local`` the shared embedded default, started on first use."""
+    return _run_target(pytestconfig, "main")
+
+
+@pytest.fixture(scope="session")
+def pristine_target(pytestconfig: pytest.Config) -> Target:
+    """The target for checks that hold the backends' data against each other (data parity, sampled reads).
+
+    Writes through one backend make the two stores differ by design (there is no dual write after the flag
+    flips), so on ``local`` these checks get a second embedded default, seeded and migrated alike, that no test
+    writes to. A named target is what it is: the run's own writes there are synthetic and removed."""
+    return _run_target(pytestconfig, "pristine")
+
+
+def _run_target(pytestconfig: pytest.Config, role: str) -> Target:
     settings = pytestconfig.stash[SETTINGS]
     config = pytestconfig.stash[CONFIG]
     named = resolve_target(config, settings.target)
@@ -208,7 +238,7 @@ def target(pytestconfig: pytest.Config) -> Target:
         return named
     run_id, owner = pytestconfig.stash[RUN]
     try:
-        info = SharedLocalStack(run_id, owner, config.local).info()
+        info = SharedLocalStack(run_id, owner, config.local, role).info()
     except HarnessError as exc:
         pytest.exit(f"harness: {exc}", returncode=3)
     return local_target(
@@ -267,12 +297,29 @@ def synthetic(client: httpx.Client, request: pytest.FixtureRequest) -> Iterator[
 
 @pytest.fixture(scope="session")
 def seeded(target: Target, pytestconfig: pytest.Config) -> dict[str, Any]:
-    """Known seeded data, read once: characters (the first page), campaigns, and a campaign with members."""
-    backend = selected_backends(pytestconfig)[0]
-    with target.client(backend) as http:
-        characters = http.get("/characters", params={"limit": 20}).raise_for_status().json()["items"]
-        campaigns = http.get("/campaigns", params={"limit": 20}).raise_for_status().json()["items"]
+    """Known data, read once: characters and campaigns that every selected backend lists (the first page of
+    each), never synthetic ones, and a campaign with members. Records other tests create through one backend
+    exist on that backend only, so they are not known data."""
+    pages: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    for backend in selected_backends(pytestconfig):
+        with target.client(backend) as http:
+            pages[backend] = (
+                http.get("/characters", params={"limit": SEEDED_PAGE}).raise_for_status().json()["items"],
+                http.get("/campaigns", params={"limit": SEEDED_PAGE}).raise_for_status().json()["items"],
+            )
+    characters = _listed_by_all([p[0] for p in pages.values()], "owner")
+    campaigns = _listed_by_all([p[1] for p in pages.values()], "dungeon_master")
     member_of = next((c["campaign_id"] for c in characters if c["campaign_id"]), None)
     if not characters or member_of is None:
-        pytest.skip(f"target {target.name!r} has no seeded characters in campaigns to read")
+        pytest.skip(f"target {target.name!r} lists no characters in campaigns on every backend to read")
     return {"characters": characters, "campaigns": campaigns, "campaign_with_members": member_of}
+
+
+SEEDED_PAGE = 100
+
+
+def _listed_by_all(pages: list[list[dict[str, Any]]], tag_field: str) -> list[dict[str, Any]]:
+    if not pages:
+        return []
+    common = set.intersection(*({item["id"] for item in page} for page in pages))
+    return [item for item in pages[0] if item["id"] in common and item.get(tag_field) != SYNTHETIC_OWNER]

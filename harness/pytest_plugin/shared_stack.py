@@ -27,9 +27,15 @@ START_TIMEOUT = 180.0
 _STARTED: dict[Path, subprocess.Popen[bytes]] = {}
 
 
+ROLES = ("main", "pristine")  # pristine: a second stack no test of the run writes to (see `pristine_target`)
+
+
 class SharedLocalStack:
-    def __init__(self, run_id: str, owner_pid: int, settings: LocalSettings) -> None:
-        self.dir = Path(tempfile.gettempdir()) / f"harness-run-{run_id}"
+    def __init__(self, run_id: str, owner_pid: int, settings: LocalSettings, role: str = "main") -> None:
+        if role not in ROLES:
+            raise ValueError(f"unknown stack role {role!r}")
+        suffix = "" if role == "main" else f"-{role}"
+        self.dir = Path(tempfile.gettempdir()) / f"harness-run-{run_id}{suffix}"
         self.owner_pid = owner_pid
         self.settings = settings
 
