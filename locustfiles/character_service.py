@@ -4,6 +4,8 @@ on the load's own synthetic records (owner ``loadtest-...``), which it deletes a
     locust -f locustfiles/character_service.py --headless -u 20 -r 10 --run-time 60s --host http://127.0.0.1:8001
     locust -f locustfiles/character_service.py --target staging --backend storage        # web UI: Thresholds tab
 
+On a target whose environment is production the load only reads, unless --allow-writes.
+
 Thresholds come from contracts/alert-rules.yaml (see harness/load/); `--rule-window 30s --rule-for 15s` scales
 the rules' 5m windows down for short runs. Exit code: 0 pass, 3 breach, 4 invalid run. The logic lives in
 harness/load/; this file only says what a user does.
@@ -62,6 +64,8 @@ class CharacterServiceUser(FastHttpUser):
 
     @task(traffic.WEIGHTS["write_cycle"])
     def write_cycle(self) -> None:
+        if not STATE.writes:  # a production target without --allow-writes
+            return
         body = traffic.new_character(STATE.owner, self.rng)
         with self.client.post(traffic.CHARACTERS, json=body, name=traffic.CHARACTERS, catch_response=True) as r:
             if r.status_code != 201:

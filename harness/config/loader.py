@@ -47,6 +47,8 @@ TARGET_KEYS: dict[str, type | tuple[type, ...]] = {
     "timeouts": dict,
     "thresholds": dict,
     "compare": dict,
+    "load_compare": dict,
+    "differential": dict,
 }
 SECTION_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "backend": {"url": str},
@@ -151,7 +153,7 @@ class _Reader:
         if "timeouts" in data:
             values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
             timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
-        extra = {k: data[k] for k in ("thresholds", "compare") if k in data}
+        extra = {k: data[k] for k in ("thresholds", "compare", "load_compare", "differential") if k in data}
         return Target(
             name=name,
             environment=environment,

@@ -38,9 +38,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise", action="append", default=[], help="declare a noise field (repeatable)")
 
 
-def _declared(args: argparse.Namespace, extra: dict[str, Any]) -> tuple[str, ...]:
-    section = extra.get("compare", {}) or {}
-    return (*section.get("noise", []), *args.noise)
+def _declared(args: argparse.Namespace, extra: dict[str, Any], target: str) -> tuple[str, ...]:
+    """Noise fields: ``[targets.NAME.differential] noise = ["field", ...]`` and every ``--noise``."""
+    section = extra.get("differential", {}) or {}
+    unknown = [k for k in section if k != "noise"]
+    if unknown:
+        raise ConfigError(f"targets.{target}.differential: unknown key {unknown[0]!r} (allowed: noise)")
+    noise = section.get("noise", [])
+    if not isinstance(noise, list) or not all(isinstance(n, str) for n in noise):
+        raise ConfigError(f'targets.{target}.differential.noise: must be a list of field names, e.g. ["updated_at"]')
+    return (*noise, *args.noise)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -60,7 +67,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"target {target.name!r} has no {', '.join(missing)} backend to compare")
         clients = {b: target.client(b) for b in BACKENDS}
         try:
-            report = run_differential(clients, profile, declared_noise=_declared(args, target.extra))
+            report = run_differential(clients, profile, declared_noise=_declared(args, target.extra, target.name))
         except Divergence as found:
             print(found)
             return 1
@@ -87,7 +94,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             raise ConfigError(f"target {target.name!r} has no {args.to_backend} backend")
         writes = settings.allow_writes or not target.is_production
         with target.client(args.to_backend) as client:
-            noise = Noise.declare(_declared(args, target.extra))
+            noise = Noise.declare(_declared(args, target.extra, target.name))
             if writes:  # learning creates (and deletes) two probe resources
                 samples = [("campaign", "/campaigns", SAMPLE_CAMPAIGN), ("character", "/characters", SAMPLE_CHARACTER)]
                 noise = noise | learn_noise(client, samples)

@@ -114,7 +114,7 @@ def _cmd_load_compare(args: argparse.Namespace) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with _open(args) as target:
         settings = compare_settings(
-            target.extra.get("compare"), target.name, max_slowdown=args.max_slowdown, alpha=args.alpha,
+            target.extra.get("load_compare"), target.name, max_slowdown=args.max_slowdown, alpha=args.alpha,
             users=args.users, run_time=args.run_time, rounds=args.rounds,
         )  # fmt: skip
         missing = [b for b in BACKENDS if b not in target.backends]

@@ -7,7 +7,7 @@ than that, it is slower by more than X% and the comparison fails. Equal backends
 slower fails at X = 10%. The histograms come from locust (rounded milliseconds with counts), so the test works on
 value/count pairs with the tie correction.
 
-Keys of ``[targets.NAME.compare]`` (all optional; options win):
+Keys of ``[targets.NAME.load_compare]`` (all optional; options win):
     max_slowdown = 0.10             # X: the tolerated slowdown of storage vs legacy (0.10 = 10%)
     alpha = 0.05                    # significance level of the one-sided test
     max_error_ratio_increase = 0.001  # storage's error ratio may exceed legacy's by at most this much
@@ -123,12 +123,13 @@ def compare_settings(section: dict[str, Any] | None, target: str, **options: Any
     section = dict(section or {})
     for key in section:
         if key not in COMPARE_KEYS:
-            raise ConfigError(f"targets.{target}.compare: unknown key {key!r} (allowed: {', '.join(COMPARE_KEYS)})")
+            allowed = ", ".join(COMPARE_KEYS)
+            raise ConfigError(f"targets.{target}.load_compare: unknown key {key!r} (allowed: {allowed})")
     values = {**section, **{k: v for k, v in options.items() if v is not None}}
     try:
         settings = CompareSettings(**values)
     except TypeError as exc:
-        raise ConfigError(f"targets.{target}.compare: {exc}") from None
+        raise ConfigError(f"targets.{target}.load_compare: {exc}") from None
     if not 0 < settings.alpha < 1:
         raise ConfigError(f"compare alpha must be between 0 and 1, got {settings.alpha}")
     if settings.rounds < 1:

@@ -50,6 +50,7 @@ class _State:
     greenlet: Any = None
     error: str | None = None
     owner: str = ""
+    writes: bool = True  # False on a production target without --allow-writes: the load only reads
     process: Any = None  # psutil.Process of this (local) load generator
     cpu_since: float | None = None
     workers: int = 0
@@ -83,6 +84,7 @@ def _add_options(parser: Any, **_: Any) -> None:
        "step: -u in --shape-steps equal steps over --run-time")  # fmt: skip
     cli("--shape-steps", type=int, default=4, help="steps of --load-shape step (default 4)")
     cli("--run-owner", default="", help="owner tag of this run's synthetic records (default: random)")
+    cli("--allow-writes", action="store_true", default=False, help="on a production target, also create/update/delete")
 
 
 def _resolve_target(options: Any) -> Target | None:
@@ -113,6 +115,9 @@ def _configure(environment: Environment) -> None:
             user_class.network_timeout = timeouts.read
             user_class.default_headers = {**(user_class.default_headers or {}), **headers}
     STATE.owner = options.run_owner or run_owner()
+    STATE.writes = STATE.target is None or not STATE.target.is_production or bool(options.allow_writes)
+    if STATE.target is not None and not STATE.writes:
+        log.warning("target %r is production: the load only reads (--allow-writes adds writes)", STATE.target.name)
     if options.no_thresholds:
         return
     run_options = {k: getattr(options, k) for k in ("p95_ms", "p99_ms", "min_rps") if getattr(options, k) is not None}

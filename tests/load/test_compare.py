@@ -71,7 +71,7 @@ def slower_storage_stack() -> Iterator[StackInfo]:
 def _compare(stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict[str, object]]:
     (tmp_path / "harness.toml").write_text(
         f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.legacy]\nurl = "{stack.legacy_url}"\n'
-        f'[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n[targets.t.compare]\nmax_slowdown = 0.10\n'
+        f'[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n[targets.t.load_compare]\nmax_slowdown = 0.10\n'
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HARNESS_CONFIG", raising=False)

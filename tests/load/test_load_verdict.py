@@ -51,6 +51,24 @@ def test_healthy_run_passes_and_cleans_up(stack: StackInfo, tmp_path: Path) -> N
     assert left["items"] == []
 
 
+def test_production_target_load_only_reads_unless_allowed(
+    stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "harness.toml"
+    config.write_text(
+        f'[targets.prod]\nenvironment = "production"\n[targets.prod.backends.storage]\nurl = "{stack.storage_url}"\n'
+    )
+    monkeypatch.setenv("HARNESS_CONFIG", str(config))
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "rw").mkdir()
+    read_only = _run(stack.storage_url, tmp_path / "ro", "8s", *SHORT_RULES, "--target", "prod").verdict
+    assert read_only is not None
+    assert {e["method"] for e in read_only["run"]["endpoints"]} == {"GET"}
+    allowed = _run(stack.storage_url, tmp_path / "rw", "8s", *SHORT_RULES, "--target", "prod", "--allow-writes")
+    assert allowed.verdict is not None
+    assert {"POST", "PATCH", "DELETE"} <= {e["method"] for e in allowed.verdict["run"]["endpoints"]}
+
+
 def test_latency_fault_breaches_the_latency_rule(slow_stack: StackInfo, tmp_path: Path) -> None:
     run = _run(slow_stack.legacy_url, tmp_path, "12s", *SHORT_RULES)
     verdict = run.verdict
