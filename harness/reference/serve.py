@@ -63,6 +63,18 @@ def _watch_parent() -> None:
             return
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit TCP_NODELAY. Without it, every response after the first on a kept-alive
+    # connection waited ~40 ms (Nagle's algorithm against the client's delayed ACK): 44 ms per request.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    return sock
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.reference.serve")
     parser.add_argument("service", choices=["character", "storage"])
@@ -70,14 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
     app = build_character_app() if args.service == "character" else build_storage_app()
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit TCP_NODELAY. Without it, every response after the first on a kept-alive
-    # connection waited ~40 ms (Nagle's algorithm against the client's delayed ACK): 44 ms per request.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(512)
+    sock = listening_socket(args.host, args.port)
     threading.Thread(target=_watch_parent, daemon=True).start()
     print(json.dumps({"port": sock.getsockname()[1]}), flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3)
