@@ -19,7 +19,7 @@ SERVICE_FAULTS: dict[str, tuple[str, str | None]] = {
     "missing_field": ("drop this field from every character in responses (contract violation)", "name"),
     "undocumented_status": ("GET /characters/{id} answers this undocumented status code", "418"),
     "wrong_content_type": ("character responses are sent as text/html instead of JSON", "1"),
-    "accept_invalid": ("skip validation of this character field (e.g. level 25 is accepted)", "level"),
+    "accept_invalid": ("no range checks on this character field: level 25 accepted (wrong types still 422)", "level"),
     "soft_delete": ("DELETE answers 204 but the resource stays readable", "1"),
     "truncate_names": ("store character names cut to this many characters", "20"),
     "reverse_order": ("list endpoints return each page in descending id order", "1"),
