@@ -21,6 +21,7 @@ the machine during one run does not pass for a slower backend.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from dataclasses import dataclass, field
@@ -123,8 +124,10 @@ def compare_settings(section: dict[str, Any] | None, target: str, **options: Any
     section = dict(section or {})
     for key in section:
         if key not in COMPARE_KEYS:
+            close = difflib.get_close_matches(key, COMPARE_KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             allowed = ", ".join(COMPARE_KEYS)
-            raise ConfigError(f"targets.{target}.load_compare: unknown key {key!r} (allowed: {allowed})")
+            raise ConfigError(f"targets.{target}.load_compare: unknown key {key!r}{hint} (allowed: {allowed})")
     values = {**section, **{k: v for k, v in options.items() if v is not None}}
     try:
         settings = CompareSettings(**values)

@@ -106,3 +106,12 @@ def test_pooled_runs_add_up() -> None:
     merged = pool([_verdict({50: 2, 60: 1}, failures=1), _verdict({50: 1, 70: 1})])
     assert merged["run"]["requests"] == 5 and merged["run"]["failures"] == 1
     assert merged["run"]["total"]["response_times_ms"] == {"50": 3, "60": 1, "70": 1}
+
+
+def test_load_compare_section_typo_is_one_line_with_a_suggestion() -> None:
+    from harness.errors import ConfigError
+    from harness.load.compare import compare_settings
+
+    with pytest.raises(ConfigError) as err:
+        compare_settings({"max_slowdwn": 0.1}, "t")
+    assert str(err.value).startswith("targets.t.load_compare: unknown key 'max_slowdwn'; did you mean 'max_slowdown'?")
