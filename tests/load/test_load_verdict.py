@@ -8,6 +8,9 @@ one 60 s run with --processes 2 shows the full-length case."""
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ import httpx
 import pytest
 
 from harness.embedded import StackInfo
-from harness.load.runner import LocustRun, run_locust
+from harness.load.runner import DEFAULT_LOCUSTFILE, LocustRun, run_locust
 from harness.load.verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
 
 SHORT_RULES = ["--rule-window", "6s", "--rule-for", "3s"]
@@ -148,3 +151,34 @@ def test_abort_on_breach_stops_the_run_early(slow_stack: StackInfo, tmp_path: Pa
     assert run.exit_code == EXIT_BREACH, run.tail()
     assert time.monotonic() - started < 25  # stopped once HighLatency fired, not after 40 s
     assert run.verdict is not None and run.verdict["run"]["duration_s"] < 20
+
+
+@pytest.mark.slow
+def test_master_worker_run_is_judged_on_the_master_only(erroring_stack: StackInfo, tmp_path: Path) -> None:
+    """A distributed run (``--master`` and a separate ``--worker`` process, as on several machines): the master
+    evaluates and writes the verdict; the worker only generates load."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    worker_verdict = tmp_path / "worker-verdict"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(DEFAULT_LOCUSTFILE), "--worker", "--master-host", "127.0.0.1",
+         "--master-port", str(port), "--verdict", str(worker_verdict)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        master = ["--master", "--expect-workers", "1", "--master-bind-host", "127.0.0.1"]
+        master += ["--master-bind-port", str(port)]
+        run = _run(erroring_stack.storage_url, tmp_path, "15s", *SHORT_RULES, *master, users=6)
+    finally:
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(10)
+    verdict = run.verdict
+    assert verdict is not None
+    assert run.exit_code == EXIT_BREACH, run.tail()
+    assert verdict["run"]["workers"] == 1
+    assert _result(verdict, "HighErrorRate")["outcome"] == "breach"
+    assert not worker_verdict.with_name("worker-verdict.json").exists()  # evaluation ran on the master only
