@@ -9,6 +9,9 @@ HarnessError            misuse or environment problems (the harness could not do
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class HarnessError(Exception):
     """Base class: the message is one line meant for the person running the harness."""
@@ -24,3 +27,12 @@ class TargetUnreachable(HarnessError):
 
 class StackError(HarnessError):
     pass
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the choice ``word`` most likely meant (one it begins, else a close
+    spelling), or ``""``: the hint every unknown-key and unknown-name message appends."""
+    choices = list(choices)
+    prefixed = [c for c in choices if word and c.startswith(word)]
+    close = prefixed[:1] or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

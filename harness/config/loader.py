@@ -6,7 +6,6 @@ close match exists.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -14,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 from .model import (
     BACKENDS,
     ENVIRONMENTS,
@@ -37,6 +36,10 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # are declared here too, so that a typo anywhere is caught.
 TOP_KEYS: dict[str, type | tuple[type, ...]] = {"default_target": str, "targets": dict, "local": dict}
 LOCAL_KEYS: dict[str, type | tuple[type, ...]] = {"characters": int, "seed": int, "pg_dsn": str, "faults": list}
+# Sections the loader keeps as they are (Target.extra) for their own readers to check: load thresholds
+# (harness.load.thresholds), data comparison (harness.data.settings), load comparison (harness.load.compare) and
+# declared differential noise (harness.differential.cli).
+EXTRA_SECTIONS = ("thresholds", "compare", "load_compare", "differential")
 TARGET_KEYS: dict[str, type | tuple[type, ...]] = {
     "environment": str,
     "backends": dict,
@@ -45,10 +48,7 @@ TARGET_KEYS: dict[str, type | tuple[type, ...]] = {
     "prometheus": dict,
     "auth": dict,
     "timeouts": dict,
-    "thresholds": dict,
-    "compare": dict,
-    "load_compare": dict,
-    "differential": dict,
+    **dict.fromkeys(EXTRA_SECTIONS, dict),
 }
 SECTION_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "backend": {"url": str},
@@ -59,13 +59,6 @@ SECTION_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "timeouts": {"connect": (int, float), "read": (int, float)},
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list"}
-
-
-def _suggest(word: str, choices: Any) -> str:
-    choices = list(choices)
-    prefixed = [c for c in choices if word and c.startswith(word)]
-    close = prefixed[:1] or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class _Reader:
@@ -80,7 +73,9 @@ class _Reader:
         for key, value in data.items():
             full = f"{prefix}{key}"
             if key not in allowed:
-                raise self.error(full, f"unknown key{_suggest(key, allowed)} (allowed: {', '.join(sorted(allowed))})")
+                raise self.error(
+                    full, f"unknown key{did_you_mean(key, allowed)} (allowed: {', '.join(sorted(allowed))})"
+                )
             expected = allowed[key]
             types = expected if isinstance(expected, tuple) else (expected,)
             if isinstance(value, bool) or not isinstance(value, types):
@@ -119,14 +114,15 @@ class _Reader:
         if environment not in ENVIRONMENTS:
             raise self.error(
                 f"{p}environment",
-                f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}{_suggest(environment, ENVIRONMENTS)}",
+                f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}"
+                + did_you_mean(environment, ENVIRONMENTS),
             )
         backends: dict[str, Backend] = {}
         for backend_name, section in data.get("backends", {}).items():
             bp = f"{p}backends.{backend_name}"
             if backend_name not in BACKENDS:
                 raise self.error(
-                    bp, f"unknown backend{_suggest(backend_name, BACKENDS)} (backends are {', '.join(BACKENDS)})"
+                    bp, f"unknown backend{did_you_mean(backend_name, BACKENDS)} (backends are {', '.join(BACKENDS)})"
                 )
             if not isinstance(section, dict):
                 raise self.error(bp, 'must be a table with url = "..."')
@@ -153,7 +149,7 @@ class _Reader:
         if "timeouts" in data:
             values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
             timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
-        extra = {k: data[k] for k in ("thresholds", "compare", "load_compare", "differential") if k in data}
+        extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
             environment=environment,
@@ -206,7 +202,7 @@ def parse_config(text: str, path: str = DEFAULT_FILE, env: Mapping[str, str] | N
     if default != LOCAL and default not in targets:
         raise reader.error(
             "default_target",
-            f"names no target{_suggest(default, [LOCAL, *targets])} (targets: {', '.join([LOCAL, *targets])})",
+            f"names no target{did_you_mean(default, [LOCAL, *targets])} (targets: {', '.join([LOCAL, *targets])})",
         )
     return Config(path=path, targets=targets, default_target=default, local=local)
 
@@ -230,7 +226,7 @@ def resolve_target(config: Config, name: str) -> Target | None:
         where = config.path or f"no {DEFAULT_FILE} found"
         known = ", ".join([LOCAL, *config.targets])
         raise ConfigError(
-            f"unknown target {name!r}{_suggest(name, [LOCAL, *config.targets])} ({where}; targets: {known})"
+            f"unknown target {name!r}{did_you_mean(name, [LOCAL, *config.targets])} ({where}; targets: {known})"
         )
     return config.targets[name]
 

@@ -26,13 +26,12 @@ reached with dots (``inventory_items.item_name``).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 
 COLLECTIONS = ("campaigns", "characters")
 SIDES = ("source", "destination")
@@ -96,9 +95,7 @@ def parse_compare_settings(data: Mapping[str, Any] | None) -> CompareSettings:
     data = data or {}
     for key, value in data.items():
         if key not in KEYS:
-            close = difflib.get_close_matches(key, KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise _fail(key, f"unknown key{hint} (allowed: {', '.join(sorted(KEYS))})")
+            raise _fail(key, f"unknown key{did_you_mean(key, KEYS)} (allowed: {', '.join(sorted(KEYS))})")
         expected = KEYS[key]
         if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             raise _fail(key, f"must be {getattr(expected, '__name__', expected)}, got {value!r}")

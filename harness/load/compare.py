@@ -21,14 +21,13 @@ the machine during one run does not pass for a slower backend.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 from ..redaction import redact
 from .verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
 
@@ -124,8 +123,7 @@ def compare_settings(section: dict[str, Any] | None, target: str, **options: Any
     section = dict(section or {})
     for key in section:
         if key not in COMPARE_KEYS:
-            close = difflib.get_close_matches(key, COMPARE_KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(key, COMPARE_KEYS)
             allowed = ", ".join(COMPARE_KEYS)
             raise ConfigError(f"targets.{target}.load_compare: unknown key {key!r}{hint} (allowed: {allowed})")
     values = {**section, **{k: v for k, v in options.items() if v is not None}}

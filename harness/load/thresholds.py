@@ -20,12 +20,11 @@ Keys of ``[targets.NAME.thresholds]`` (all optional):
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 from .rules import RuleSet, parse_duration
 
 DEFAULT_RULES = "contracts/alert-rules.yaml"
@@ -155,9 +154,7 @@ def _number(value: Any, where: str) -> float:
 
 
 def _unknown(key: str, allowed: tuple[str, ...], where: str) -> ConfigError:
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return ConfigError(f"{where}: unknown key {key!r}{hint} (allowed: {', '.join(allowed)})")
+    return ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})")
 
 
 def threshold_config(
