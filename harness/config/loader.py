@@ -17,11 +17,14 @@ from ..errors import ConfigError, did_you_mean
 from .model import (
     BACKENDS,
     ENVIRONMENTS,
+    GATE_PHASES,
+    GATE_PROFILES,
     LOCAL,
     Auth,
     Backend,
     Config,
     Destination,
+    GateSettings,
     LocalSettings,
     Prometheus,
     Source,
@@ -48,6 +51,7 @@ TARGET_KEYS: dict[str, type | tuple[type, ...]] = {
     "prometheus": dict,
     "auth": dict,
     "timeouts": dict,
+    "gate": dict,
     **dict.fromkeys(EXTRA_SECTIONS, dict),
 }
 SECTION_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -57,8 +61,16 @@ SECTION_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "prometheus": {"url": str},
     "auth": {"bearer_token": str, "header_name": str, "header_value": str},
     "timeouts": {"connect": (int, float), "read": (int, float)},
+    "gate": {"profile": str, "phases": list, "skip": list, "report_only": list, "budgets": dict, "rehearse": bool},
 }
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list"}
+_TYPE_NAMES = {
+    bool: "true or false",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    dict: "a table",
+    list: "a list",
+}
 
 
 class _Reader:
@@ -78,7 +90,7 @@ class _Reader:
                 )
             expected = allowed[key]
             types = expected if isinstance(expected, tuple) else (expected,)
-            if isinstance(value, bool) or not isinstance(value, types):
+            if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
                 want = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
                 raise self.error(full, f"must be {want}, got {type(value).__name__} {value!r}")
 
@@ -149,6 +161,7 @@ class _Reader:
         if "timeouts" in data:
             values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
             timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
+        gate = self.gate(data["gate"], p + "gate.") if "gate" in data else GateSettings()
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
@@ -160,6 +173,41 @@ class _Reader:
             auth=auth,
             timeouts=timeouts,
             extra=extra,
+            gate=gate,
+        )
+
+    def gate(self, data: Mapping[str, Any], prefix: str) -> GateSettings:
+        self.check(data, SECTION_KEYS["gate"], prefix)
+        profile = data.get("profile")
+        if profile is not None and profile not in GATE_PROFILES:
+            raise self.error(
+                prefix + "profile",
+                f"must be one of {', '.join(GATE_PROFILES)}, got {profile!r}{did_you_mean(profile, GATE_PROFILES)}",
+            )
+        names: dict[str, tuple[str, ...]] = {}
+        for key in ("phases", "skip", "report_only"):
+            values = data.get(key, [])
+            if not all(isinstance(v, str) for v in values):
+                raise self.error(prefix + key, "must be a list of strings")
+            names[key] = tuple(values)
+        for phase in names["phases"]:
+            if phase not in GATE_PHASES:
+                raise self.error(
+                    prefix + "phases",
+                    f"unknown phase {phase!r}{did_you_mean(phase, GATE_PHASES)} (phases: {', '.join(GATE_PHASES)})",
+                )
+        budgets: list[tuple[str, float]] = []
+        for name, seconds in data.get("budgets", {}).items():
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+                raise self.error(f"{prefix}budgets.{name}", f"must be a positive number of seconds, got {seconds!r}")
+            budgets.append((name, float(seconds)))
+        return GateSettings(
+            profile=profile,
+            phases=names["phases"],
+            skip=names["skip"],
+            report_only=names["report_only"],
+            budgets=tuple(budgets),
+            rehearse=bool(data.get("rehearse", False)),
         )
 
 

@@ -12,6 +12,20 @@ from ..redaction import redact
 ENVIRONMENTS = ("dev", "staging", "production")
 BACKENDS = ("legacy", "storage")
 LOCAL = "local"
+# The gate's phases in the order of the migration guide (harness.gate runs them; the loader checks names).
+GATE_PHASES = (
+    "preflight",
+    "snapshot",
+    "migration",
+    "data",
+    "endpoints",
+    "integration",
+    "performance",
+    "staging",
+    "smoke",
+    "rollback",
+)
+GATE_PROFILES = ("quick", "full")
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,25 @@ class Prometheus:
 
 
 @dataclass(frozen=True)
+class GateSettings:
+    """``[targets.X.gate]``: how ``harness gate`` runs on this target. Empty tuples mean "the default"."""
+
+    profile: str | None = None  # quick | full; the option wins
+    phases: tuple[str, ...] = ()  # run only these phases
+    skip: tuple[str, ...] = ()  # never these phases or checks
+    report_only: tuple[str, ...] = ()  # checks (or phases) reported but never deciding (Argo's dryRun)
+    budgets: tuple[tuple[str, float], ...] = ()  # (check or phase, seconds): a check over budget is inconclusive
+    rehearse: bool = False  # migration and rollback may be rehearsed on this target (they write and restore)
+
+    def budget(self, *names: str) -> float | None:
+        table = dict(self.budgets)
+        for name in names:
+            if name in table:
+                return table[name]
+        return None
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     environment: str
@@ -79,6 +112,7 @@ class Target:
     auth: Auth = field(default_factory=Auth)
     timeouts: Timeouts = field(default_factory=Timeouts)
     extra: dict[str, Any] = field(default_factory=dict)  # sections other features own (thresholds, compare)
+    gate: GateSettings = field(default_factory=GateSettings)
 
     @property
     def is_production(self) -> bool:
