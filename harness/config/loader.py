@@ -31,6 +31,7 @@ from .model import (
     Target,
     Timeouts,
 )
+from .suites import REFERENCE, SuiteSettings, parse_suite_settings
 
 DEFAULT_FILE = "harness.toml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -52,6 +53,7 @@ TARGET_KEYS: dict[str, type | tuple[type, ...]] = {
     "auth": dict,
     "timeouts": dict,
     "gate": dict,
+    "suites": dict,
     **dict.fromkeys(EXTRA_SECTIONS, dict),
 }
 SECTION_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -162,6 +164,9 @@ class _Reader:
             values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
             timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
         gate = self.gate(data["gate"], p + "gate.") if "gate" in data else GateSettings()
+        suites = (
+            parse_suite_settings(data["suites"], f"{self.path}: {p}suites.") if "suites" in data else SuiteSettings()
+        )
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
@@ -174,6 +179,7 @@ class _Reader:
             timeouts=timeouts,
             extra=extra,
             gate=gate,
+            suites=suites,
         )
 
     def gate(self, data: Mapping[str, Any], prefix: str) -> GateSettings:
@@ -287,4 +293,5 @@ def local_target(urls: Mapping[str, str], source_dsn: str, destination_url: str,
         backends={"legacy": Backend("legacy", urls["legacy"]), "storage": Backend("storage", urls["storage"])},
         source=Source(source_dsn),
         destination=Destination(destination_url, database),
+        suites=REFERENCE,
     )

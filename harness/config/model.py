@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from ..redaction import redact
+from .suites import SuiteSettings
 
 ENVIRONMENTS = ("dev", "staging", "production")
 BACKENDS = ("legacy", "storage")
@@ -113,6 +114,7 @@ class Target:
     timeouts: Timeouts = field(default_factory=Timeouts)
     extra: dict[str, Any] = field(default_factory=dict)  # sections other features own (thresholds, compare)
     gate: GateSettings = field(default_factory=GateSettings)
+    suites: SuiteSettings = field(default_factory=SuiteSettings)  # what the suites may assume beyond the contract
 
     @property
     def is_production(self) -> bool:
