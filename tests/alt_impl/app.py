@@ -10,7 +10,6 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -24,9 +23,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from harness.resources import character_service_contract
+
 from .store import NotFound, Store, now, uuid7
 
-CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "character-service.openapi.yaml"
+CONTRACT = character_service_contract()
 PROBLEM = "application/problem+json"
 IF_MATCH = re.compile(r'^(\*|(W/)?"?[0-9]{1,9}"?)$')
 OWNER = re.compile(r"^[A-Za-z0-9_.@-]+$")
@@ -36,6 +37,7 @@ TITLES = {
 }  # fmt: skip
 CHARACTER_DEFAULTS: dict[str, Any] = {"background": "", "inventory": [], "spells": [], "campaign_id": None}
 CAMPAIGN_DEFAULTS: dict[str, Any] = {"setting": ""}
+PAGE = ("limit", "cursor")  # the query parameters of every listing
 BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
 
 
@@ -148,12 +150,19 @@ class Service:
 
     # --- plumbing ----------------------------------------------------------------------------------------
 
-    def route(self, path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Route:
+    def route(
+        self, path: str, query: tuple[str, ...] = (), **handlers: Callable[[Request], Awaitable[Response]]
+    ) -> Route:
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
             handler = handlers.get(request.method, handlers.get("GET"))
             assert handler is not None
             try:
+                unknown = [name for name in request.query_params if name not in query or request.method != "GET"]
+                if unknown:
+                    message = "not a parameter of this operation"
+                    errors = [{"field": pointer("query", [n]), "message": message} for n in unknown]
+                    raise Problem(422, "Unexpected query parameter.", errors)
                 response = await handler(request)
             except Problem as exc:
                 response = problem(exc.status, exc.detail, exc.errors, exc.headers)
@@ -422,7 +431,7 @@ def create_app(backend: str, store: Store) -> Starlette:
         svc.route("/health", GET=svc.health),
         svc.route("/metrics", GET=svc.metrics_text),
         svc.route("/openapi.yaml", GET=svc.openapi),
-        svc.route("/characters", GET=svc.list_characters, POST=svc.create_character),
+        svc.route("/characters", (*PAGE, "campaign_id", "owner"), GET=svc.list_characters, POST=svc.create_character),
         svc.route(
             "/characters/{character_id}",
             GET=svc.get_character,
@@ -430,7 +439,7 @@ def create_app(backend: str, store: Store) -> Starlette:
             PATCH=svc.patch_character,
             DELETE=svc.delete_character,
         ),
-        svc.route("/campaigns", GET=svc.list_campaigns, POST=svc.create_campaign),
+        svc.route("/campaigns", PAGE, GET=svc.list_campaigns, POST=svc.create_campaign),
         svc.route(
             "/campaigns/{campaign_id}",
             GET=svc.get_campaign,
@@ -438,6 +447,6 @@ def create_app(backend: str, store: Store) -> Starlette:
             PATCH=svc.patch_campaign,
             DELETE=svc.delete_campaign,
         ),
-        svc.route("/campaigns/{campaign_id}/characters", GET=svc.campaign_characters),
+        svc.route("/campaigns/{campaign_id}/characters", PAGE, GET=svc.campaign_characters),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -60,15 +60,18 @@ def targets_file(path: Path, urls: dict[str, str], *, environment: str = "stagin
     return path
 
 
-def _start(backend: str, args: list[str]) -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.alt_impl.serve", backend, *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+def _start(backend: str, args: list[str], log: Path) -> tuple[subprocess.Popen[str], int]:
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.alt_impl.serve", backend, *args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True,
+        )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline()
     if not line:
-        raise RuntimeError(f"alt {backend} did not start: {process.stderr.read() if process.stderr else ''}")
+        process.wait(timeout=10)
+        process.stdout.close()
+        raise RuntimeError(f"alt {backend} did not start: {log.read_text()[-2000:]}")
     port: int = json.loads(line)["port"]
     return process, port
 
@@ -79,7 +82,8 @@ def alt_deployment(directory: Path, *, characters: int = 40, seed: int = 3, extr
     try:
         urls: dict[str, str] = {}
         for backend in ("legacy", "storage"):
-            process, port = _start(backend, ["--characters", str(characters), "--seed", str(seed)])
+            args = ["--characters", str(characters), "--seed", str(seed)]
+            process, port = _start(backend, args, directory / f"alt-{backend}.log")
             processes.append(process)
             urls[backend] = f"http://127.0.0.1:{port}{PREFIX}"
         deadline = time.monotonic() + 15
@@ -97,6 +101,9 @@ def alt_deployment(directory: Path, *, characters: int = 40, seed: int = 3, extr
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+            if process.stdout:
+                process.stdout.close()
 
 
 def describe(deployment: AltDeployment) -> dict[str, Any]:
