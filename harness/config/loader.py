@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..data.settings import parse_compare_settings
 from ..errors import ConfigError, did_you_mean
 from .model import (
     BACKENDS,
@@ -162,6 +163,7 @@ class _Reader:
             values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
             timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
         gate = self.gate(data["gate"], p + "gate.") if "gate" in data else GateSettings()
+        compare = parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare.")
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
@@ -174,6 +176,7 @@ class _Reader:
             timeouts=timeouts,
             extra=extra,
             gate=gate,
+            compare=compare,
         )
 
     def gate(self, data: Mapping[str, Any], prefix: str) -> GateSettings:
