@@ -46,7 +46,7 @@ class EmbeddedStack:
     def __init__(
         self, *, characters: int = 1000, seed: int = 42, pg_dsn: str | None = None, faults: Sequence[str] = ()
     ) -> None:
-        from ..reference.faults import STACK_FAULTS, FaultError, parse_faults  # the launcher's lazy import
+        from reference_system.faults import STACK_FAULTS, FaultError, parse_faults  # the launcher's lazy import
 
         if characters < 0:
             raise StackError("--characters must be zero or more")
@@ -80,8 +80,8 @@ class EmbeddedStack:
             raise
 
     def _start(self) -> StackInfo:
-        from ..reference import migration, seed  # lazy: only the launcher touches the reference
-        from ..reference.data_faults import apply_data_faults
+        from reference_system import migration, seed  # lazy: only the launcher touches the reference
+        from reference_system.data_faults import apply_data_faults
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
