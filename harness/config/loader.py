@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..data.settings import parse_compare_settings
 from ..durations import parse_duration
 from ..errors import ConfigError, did_you_mean
 from .model import (
@@ -194,6 +195,7 @@ class _Reader:
         load_compare = self.load_compare(data["load_compare"], p + "load_compare.") if "load_compare" in data else None
         differential = self.section(data.get("differential", {}), "differential", p + "differential.")
         noise = self.strings(differential, "noise", p + "differential.", 'e.g. ["updated_at"]')
+        compare = parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare.")
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
@@ -209,6 +211,7 @@ class _Reader:
             thresholds=thresholds or ThresholdSettings(),
             load_compare=load_compare or LoadCompareSettings(),
             differential=DifferentialSettings(noise=noise),
+            compare=compare,
         )
 
     def strings(self, data: Mapping[str, Any], key: str, prefix: str, example: str = "") -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ..data.settings import CompareSettings
 from ..redaction import redact
 
 ENVIRONMENTS = ("dev", "staging", "production")
@@ -178,6 +179,7 @@ class Target:
     thresholds: ThresholdSettings = field(default_factory=ThresholdSettings)
     load_compare: LoadCompareSettings = field(default_factory=LoadCompareSettings)
     differential: DifferentialSettings = field(default_factory=DifferentialSettings)
+    compare: CompareSettings = field(default_factory=CompareSettings)  # [targets.X.compare], checked on reading
 
     @property
     def is_production(self) -> bool:
