@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ SCHEMA: dict[str, Any] = json.loads(resources.targets_schema().read_text(encodin
 JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
 
 
-def _tables() -> dict[str, loader.KeyTypes]:
+def _tables() -> dict[str, Mapping[str, type | tuple[type, ...]]]:
     """Every table of keys the loader accepts, by the name of its schema definition ("" is the top level)."""
     return {"": loader.TOP_KEYS, "local": loader.LOCAL_KEYS, "target": loader.TARGET_KEYS,
             **loader.SECTION_KEYS, "compare": COMPARE_KEYS, "compare_collection": COLLECTION_KEYS,
