@@ -63,8 +63,8 @@ def targets_file(path: Path, urls: dict[str, str], *, environment: str = "stagin
 def _start(backend: str, args: list[str], log: Path) -> tuple[subprocess.Popen[str], int]:
     with log.open("w") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.alt_impl.serve", backend, *args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True,
+            [sys.executable, "-m", "alt_impl.serve", backend, *args],
+            cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=errors, text=True,
         )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline()

@@ -1,4 +1,4 @@
-"""Run one instance of the alternative implementation: ``python -m tests.alt_impl.serve legacy|storage``.
+"""Run one instance of the alternative implementation: ``python -m alt_impl.serve legacy|storage`` (from ``tests/``).
 
 Binds 127.0.0.1 port 0 itself, prints ``{"port": N}`` and serves under the path prefix until SIGTERM or until its
 parent dies."""

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.alt_impl.launcher import AltDeployment, alt_deployment
+from alt_impl.launcher import AltDeployment, alt_deployment
 
 from .conftest import run_pytest
 
