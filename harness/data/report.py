@@ -70,7 +70,9 @@ class CollectionResult:
 
     @property
     def total(self) -> int:
-        return max(self.source_count or 0, self.destination_count or 0)
+        # the keys of both sides together: at least the larger side, and every key settled (missing and extra
+        # keys are each one of them), so covered never exceeds total ("covered 240/124" was 116 + 116 + 8 keys)
+        return max(self.source_count or 0, self.destination_count or 0, self.covered)
 
     @property
     def differences(self) -> int:

@@ -18,9 +18,11 @@ import pytest
 from ..config import Config, RunSettings, Target, load_config, resolve_settings, resolve_target
 from ..config.loader import local_target
 from ..config.model import BACKENDS, LOCAL
+from ..created_records import CreatedRecords, Removal
 from ..errors import HarnessError
 from ..fuzz.profiles import register_profiles
 from . import allure_report
+from .created import process_ledger, remove_run_records
 from .exchanges import ExchangeLog
 from .probe import probe_target
 from .shared_stack import ROLES, SharedLocalStack
@@ -30,6 +32,7 @@ CONFIG = pytest.StashKey[Config]()
 SETTINGS = pytest.StashKey[RunSettings]()
 RUN = pytest.StashKey[tuple[str, int]]()  # run id, owner pid
 EXCHANGES = pytest.StashKey[ExchangeLog]()
+REMOVAL = pytest.StashKey[Removal]()
 SUITE_MARKERS = {
     "smoke": "post-deploy smoke checks (read-only)",
     "api": "every operation of the Character Service contract",
@@ -190,8 +193,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if getattr(config, "workerinput", None) is None and SETTINGS in config.stash:
         settings = config.stash[SETTINGS]
         target = config.stash[CONFIG].targets.get(settings.target)
+        # every worker is done (or interrupted): remove what the fuzzing suites created and did not remove yet
+        removal = remove_run_records(config.stash[RUN][0], target)
+        if removal is not None:
+            config.stash[REMOVAL] = removal
         if target is not None and (settings.allow_writes or not target.is_production):
-            # every worker is done now: sweep synthetic records an interrupted test could not remove
+            # and sweep synthetic records an interrupted test could not remove
             for backend in selected_backends(config):
                 with target.client(backend) as http:
                     sweep(http)
@@ -206,7 +213,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         )
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if REMOVAL in config.stash:
+        where = f" on target {config.stash[SETTINGS].target}"
+        terminalreporter.write_line(f"harness: this run {config.stash[REMOVAL].summary(where)}")
+
+
 # --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def created_records(pytestconfig: pytest.Config) -> CreatedRecords:
+    """The ledger of records this process creates (fuzzing, differential): note every 201; whatever is still
+    listed when the run ends, passed, failed or interrupted, is deleted by the run's owner."""
+    return process_ledger(pytestconfig.stash[RUN][0])
 
 
 @pytest.fixture(scope="session")
