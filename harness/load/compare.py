@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import ConfigError, did_you_mean
 from ..redaction import redact
+from ..verdict import CheckResult, Finding, Outcome
 from .verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
 
 COMPARE_KEYS = ("max_slowdown", "alpha", "max_error_ratio_increase", "users", "run_time", "rounds")
@@ -171,6 +172,19 @@ class Comparison:
         )
         lines.extend(f"reason: {r}" for r in self.reasons)
         return "\n".join(lines) + "\n"
+
+    def to_check(self, check: str) -> CheckResult:
+        """As the one verdict type: storage slower or less reliable fails; an invalid run cannot decide."""
+        outcome = {"pass": Outcome.PASS, "fail": Outcome.FAIL}.get(self.status, Outcome.INCONCLUSIVE)
+        f = self.figures
+        figure = limit = None
+        if "legacy" in f and "storage" in f:
+            figure = f"storage mean {f['storage']['mean_ms']:.1f} ms vs legacy {f['legacy']['mean_ms']:.1f} ms"
+            limit = f"legacy x {1 + f['test']['max_slowdown']:.2f}" if "test" in f else None
+        findings = tuple(Finding("legacy vs storage", r) for r in self.reasons)
+        return CheckResult(
+            check, outcome, self.statement, figure=figure, limit=limit, findings=findings, evidence=self.to_dict()
+        )
 
     def write(self, prefix: Path) -> None:
         prefix.parent.mkdir(parents=True, exist_ok=True)
