@@ -147,7 +147,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         print(describe_plan(ctx, build_plan(ctx)))
         return 0
 
-    outdir = options.reports / f"gate-{target_name}-{stamp}"
+    outdir = options.reports.resolve() / f"gate-{target_name}-{stamp}"
     outdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="harness-gate-"))
     progress = Progress()

@@ -12,6 +12,7 @@ system's own migration scripts (``MigrationScripts``):
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from typing import Any
@@ -129,7 +130,10 @@ def import_(ctx: GateContext) -> CheckResult:
 
     def run() -> CheckResult:
         result = ctx.scripts.import_export(ctx.export_file)  # type: ignore[union-attr, arg-type]
+        # the embedded default's data faults damage the destination right after the import, as a bad one would
         ctx.data_faults = ctx.scripts.apply_data_faults()  # type: ignore[union-attr]
+        if ctx.data_faults:
+            result = {**result, "data_faults_applied": ctx.data_faults}
         if result.get("stopped"):
             return inconclusive(
                 "migration.import", "the import stopped before the end (a stop marker)", evidence=result
@@ -208,12 +212,16 @@ def stop_migration(ctx: GateContext) -> CheckResult:
             return _summaries(dst, settings.collections)
 
     def run() -> CheckResult:
+        # a copy of the export has no import checkpoint yet: unstopped, its import would write every line again
+        copy = ctx.workdir / "rollback-stop" / export_file.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(export_file, copy)
         before = destination()
-        scripts.stop_migration(export_file)
+        scripts.stop_migration(copy)
         try:
-            result = scripts.import_export(export_file)
+            result = scripts.import_export(copy)
         finally:
-            scripts.resume_migration(export_file)
+            scripts.resume_migration(copy)
         after = destination()
         evidence = {"import": result, "destination_before": before, "destination_after": after}
         if result.get("stopped") and not result.get("imported") and before == after:

@@ -24,6 +24,7 @@ from .pytest_outcomes import OUTCOMES_ENV
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"  # the suites ship beside the package (a checkout)
 MAX_FINDINGS = 30
+MAX_DETAIL = 400  # a finding's first line; the whole message stays in verdict.json's evidence
 
 
 def suite_path(suite: str) -> Path:
@@ -103,7 +104,8 @@ def _judge(
     if bad:
         findings = tuple(
             Finding(
-                t["nodeid"], redaction.redact(t["message"].strip().splitlines()[0] if t["message"] else t["outcome"])
+                t["nodeid"],
+                redaction.redact((t["message"].strip().splitlines()[0] if t["message"] else t["outcome"])[:MAX_DETAIL]),
             )
             for t in bad[:MAX_FINDINGS]
         )

@@ -119,13 +119,16 @@ class LatencyReport:
             summary = "fired: " + ", ".join(f.describe() for f in findings if "breach" in f.detail)
         else:
             summary = "cannot judge: " + ("; ".join(f.describe() for f in findings) or "no rule could be evaluated")
-        head = worst[0] if worst else (self.checks[0] if self.checks else None)
+        shown = worst or list(self.checks)
         return CheckResult(
             check,
             outcome,
             summary,
-            figure=None if head is None or head.value is None else f"{head.value:.4g} {head.threshold.unit}",
-            limit=None if head is None else f"{head.threshold.op} {head.threshold.limit:g} {head.threshold.unit}",
+            figure=", ".join(
+                f"{c.threshold.name} {c.value:.4g} {c.threshold.unit}" for c in shown if c.value is not None
+            )
+            or None,
+            limit=", ".join(f"{c.threshold.op} {c.threshold.limit:g} {c.threshold.unit}" for c in shown) or None,
             findings=findings,
             evidence=self.to_dict(),
         )

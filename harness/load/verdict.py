@@ -250,13 +250,13 @@ def check_from_verdict(check: str, verdict: dict[str, Any] | None, files: tuple[
             )
         )
     breached = [f for f in findings if f.detail.startswith(BREACH)]
-    head = breached[0] if breached else (findings[0] if findings else None)
+    shown = breached or findings
     return CheckResult(
         check,
         outcome,
         str(verdict.get("summary", "")),
-        figure=head.value if head else None,
-        limit=head.limit if head else None,
+        figure=", ".join(f"{f.what.split(' on ')[0]} {f.value}" for f in shown if f.value is not None) or None,
+        limit=", ".join(f"{f.limit}" for f in shown if f.limit) or None,
         findings=tuple(breached if outcome is Outcome.FAIL else findings),
         evidence={k: v for k, v in verdict.items() if k != "run"} | {"run": _run_evidence(verdict.get("run", {}))},
         files=files,
