@@ -138,8 +138,10 @@ def metrics_exported(ctx: GateContext, metric_names: tuple[str, ...]) -> CheckRe
     with _client(ctx) as client:
         for name, backend in ctx.target.backends.items():
             status, text, _ = _get(client, f"{backend.url}/metrics")
+            if status is None:
+                return inconclusive("preflight.metrics", f"GET /metrics on {name} did not answer: {text[:200]}")
             if status != 200:
-                missing.append(Finding(f"GET /metrics on {name}", f"HTTP {status}" if status else text))
+                missing.append(Finding(f"GET /metrics on {name}", f"HTTP {status}"))
                 continue
             present = [m for m in metric_names if m in text]
             seen[name] = present

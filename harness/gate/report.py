@@ -177,6 +177,7 @@ def write_allure(ctx: GateContext, run: GateRun, suite_checks: set[str]) -> None
             "testCaseId": hashlib.md5(f"gate:{r.check}".encode()).hexdigest(),
             "name": r.check,
             "fullName": f"harness.gate.{r.check}",
+            "titlePath": [r.phase, "gate"],
             "status": ALLURE_STATUS[r.outcome],
             "statusDetails": {"message": redact(message)},
             "stage": "finished",
