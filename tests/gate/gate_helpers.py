@@ -52,6 +52,11 @@ def run_gate(cwd: Path, *args: str, timeout: float = 900, env: dict[str, str] | 
     reports = cwd / "reports"
     done = subprocess.run(
         [sys.executable, "-m", "harness", "gate", "--reports", str(reports), *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env or gate_env(), check=False,
-    )  # fmt: skip
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or gate_env(),
+        check=False,
+    )
     return GateRun(done.returncode, done.stdout, done.stderr, reports)

@@ -21,10 +21,16 @@ pytestmark = pytest.mark.slow
 def _pytest_result(directory: Path, phase: str) -> None:
     """A result as allure-pytest writes it for a suite test the gate ran in ``phase``."""
     doc = {
-        "name": "test_health", "status": "passed", "uuid": f"{phase}-0", "historyId": phase, "fullName": f"suites.{phase}#test_health",
-        "titlePath": ["suites", "smoke", "test_smoke.py"], "start": 1, "stop": 2,
+        "name": "test_health",
+        "status": "passed",
+        "uuid": f"{phase}-0",
+        "historyId": phase,
+        "fullName": f"suites.{phase}#test_health",
+        "titlePath": ["suites", "smoke", "test_smoke.py"],
+        "start": 1,
+        "stop": 2,
         "labels": [{"name": "parentSuite", "value": phase}, {"name": "suite", "value": "smoke"}],
-    }  # fmt: skip
+    }
     (directory / f"{phase}-0-result.json").write_text(json.dumps(doc), encoding="utf-8")
 
 
@@ -50,8 +56,11 @@ def test_allure3_report_shows_every_phase(tmp_path: Path) -> None:
     out = tmp_path / "report"
     done = subprocess.run(
         [npx, "--yes", "allure@3", "generate", str(results), "-o", str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     tree = json.loads((out / "widgets" / "tree.json").read_text(encoding="utf-8"))
     top = {tree["groupsById"][g]["name"] for g in tree["root"]["groups"]}

@@ -13,8 +13,17 @@ pytestmark = pytest.mark.slow
 
 
 def test_storage_latency_is_no_go_naming_high_latency_on_storage(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    run = run_gate(tmp_path, "--fault", "storage:latency=0.6", "--characters", "40",
-                   "--only", "preflight", "--only", "performance.load_storage")  # fmt: skip
+    run = run_gate(
+        tmp_path,
+        "--fault",
+        "storage:latency=0.6",
+        "--characters",
+        "40",
+        "--only",
+        "preflight",
+        "--only",
+        "performance.load_storage",
+    )
     assert run.returncode == 1, run.stderr[-3000:]
     assert run.verdict["verdict"] == "NO-GO"
     load = run.check("performance.load_storage")
@@ -27,8 +36,21 @@ def test_storage_latency_is_no_go_naming_high_latency_on_storage(tmp_path) -> No
 
 
 def test_missing_records_are_no_go_naming_the_three_ids(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    run = run_gate(tmp_path, "--fault", "missing_records=3", "--characters", "40",
-                   "--only", "preflight", "--only", "snapshot", "--only", "migration", "--only", "data")  # fmt: skip
+    run = run_gate(
+        tmp_path,
+        "--fault",
+        "missing_records=3",
+        "--characters",
+        "40",
+        "--only",
+        "preflight",
+        "--only",
+        "snapshot",
+        "--only",
+        "migration",
+        "--only",
+        "data",
+    )
     assert run.returncode == 1, run.stderr[-3000:]
     removed = run.check("migration.import")["evidence"]["data_faults_applied"]["missing_records"]
     assert len(removed) == 3

@@ -26,8 +26,12 @@ def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(t
     reports = tmp_path / "reports"
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness", "gate", "--characters", "40", "--reports", str(reports)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=gate_env(),
-    )  # fmt: skip
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=gate_env(),
+    )
     assert proc.stderr is not None
     seen: list[str] = []
     deadline = time.monotonic() + 240
@@ -44,7 +48,7 @@ def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(t
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 4, err[-3000:]
-    gone, alive = psutil.wait_procs(tree, timeout=15)
+    _gone, alive = psutil.wait_procs(tree, timeout=15)
     assert not alive, f"left running: {[' '.join(p.cmdline())[:120] for p in alive]}"
     assert all(not Path(d).exists() for d in dirs), dirs
     assert not list(Path("/tmp").glob(f"harness-gate-*{proc.pid}*"))

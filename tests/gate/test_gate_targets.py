@@ -74,10 +74,17 @@ def test_production_writes_nothing_and_runs_only_read_only_checks(production_sta
     assert after == before, "the gate wrote to a production target"
     ran = {c["check"] for c in run.verdict["checks"] if c["outcome"] != "skipped"}
     assert ran <= {
-        "preflight.reachable", "preflight.storage_health", "preflight.character_db", "preflight.metrics",
-        "snapshot.baseline", "migration.verify", "data.compare", "data.check_refs", "smoke.smoke",
+        "preflight.reachable",
+        "preflight.storage_health",
+        "preflight.character_db",
+        "preflight.metrics",
+        "snapshot.baseline",
+        "migration.verify",
+        "data.compare",
+        "data.check_refs",
+        "smoke.smoke",
         "performance.check_latency",
-    }, run.stderr[-3000:]  # fmt: skip
+    }, run.stderr[-3000:]
     assert {"preflight.reachable", "data.compare", "smoke.smoke", "performance.check_latency"} <= ran
     reasons = {c["check"]: c["summary"] for c in run.verdict["checks"] if c["outcome"] == "skipped"}
     assert "--allow-writes" in reasons["endpoints.api"]
@@ -93,8 +100,11 @@ def test_plan_lists_what_is_skipped_and_why_without_sending_anything(tmp_path: P
     config = _targets_file(tmp_path / "harness.toml", None, "production")
     run = run_gate(tmp_path, "--target", "prod", "--plan", env=gate_env(HARNESS_CONFIG=str(config)))
     assert run.returncode == 0, run.stderr
-    lines = {line.split()[0]: line for line in run.stdout.splitlines() if line.startswith(("endpoints", "rollback",
-             "performance", "smoke", "data"))}  # fmt: skip
+    lines = {
+        line.split()[0]: line
+        for line in run.stdout.splitlines()
+        if line.startswith(("endpoints", "rollback", "performance", "smoke", "data"))
+    }
     assert "production: this check writes" in lines["endpoints.api"] and "--allow-writes" in lines["endpoints.api"]
     assert "--allow-load" in lines["performance.load_legacy"]
     assert "never rehearsed" in lines["rollback.cleanup"]
