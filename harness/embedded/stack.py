@@ -52,7 +52,7 @@ class EmbeddedStack:
         faults: Sequence[str] = (),
         migrate: bool = True,
     ) -> None:
-        from ..reference.faults import STACK_FAULTS, FaultError, parse_faults  # the launcher's lazy import
+        from reference_system.faults import STACK_FAULTS, FaultError, parse_faults  # the launcher's lazy import
 
         if characters < 0:
             raise StackError("--characters must be zero or more")
@@ -89,7 +89,7 @@ class EmbeddedStack:
             raise
 
     def _start(self) -> StackInfo:
-        from ..reference import migration, seed  # lazy: only the launcher touches the reference
+        from reference_system import migration, seed  # lazy: only the launcher touches the reference
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -161,7 +161,7 @@ class EmbeddedStack:
 
     def apply_data_faults(self) -> dict[str, list[str]]:
         """Damage the destination as the stack's data faults say (after an import); the records touched."""
-        from ..reference.data_faults import apply_data_faults
+        from reference_system.data_faults import apply_data_faults
 
         assert self.storage_service is not None
         data_faults = {n: int(f.number) for n, f in self._stack_faults.items() if n != "storage_outage"}
@@ -174,40 +174,40 @@ class EmbeddedStack:
 
     def export_source(self, out_dir: Path) -> Path:
         """``export_data``: the source as JSON Lines plus ``manifest.json``; the export file's path."""
-        from ..reference import migration
+        from reference_system import migration
 
         migration.export_data(self._info().source_dsn, out_dir)
         return out_dir / "export.jsonl"
 
     def import_export(self, export_file: Path) -> dict[str, Any]:
         """``import_to_storage``: batched, resumable; stops early when ``stop_migration`` marked the file."""
-        from ..reference import migration
+        from reference_system import migration
 
         result = migration.import_to_storage(export_file, self._info().storage_service_url, STORAGE_DATABASE)
         return asdict(result)
 
     def stop_migration(self, export_file: Path) -> Path:
-        from ..reference import migration
+        from reference_system import migration
 
         return migration.stop_migration(export_file)
 
     def resume_migration(self, export_file: Path) -> None:
-        from ..reference import migration
+        from reference_system import migration
 
         migration.resume_migration(export_file)
 
     def backup_source(self, backup_dir: Path) -> dict[str, Any]:
-        from ..reference import migration
+        from reference_system import migration
 
         return migration.backup_source(self._info().source_dsn, backup_dir)
 
     def restore_source(self, backup_dir: Path) -> dict[str, int]:
-        from ..reference import migration
+        from reference_system import migration
 
         return migration.restore_db(self._info().source_dsn, backup_dir)
 
     def cleanup_storage(self) -> None:
-        from ..reference import migration
+        from reference_system import migration
 
         migration.cleanup_storage(self._info().storage_service_url, STORAGE_DATABASE)
 

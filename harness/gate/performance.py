@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from ..errors import HarnessError
@@ -16,7 +15,7 @@ from ..load.compare import compare_runs, compare_settings, pool
 from ..load.latency import LatencyReport, check_metrics, check_prometheus
 from ..load.rules import RuleSet, format_duration, load_rules, parse_duration
 from ..load.runner import run_locust
-from ..load.thresholds import BUNDLED_RULES, DEFAULT_RULES
+from ..load.thresholds import DEFAULT_RULES
 from ..load.verdict import check_from_verdict
 from ..redaction import redact
 from ..verdict import CheckResult, inconclusive
@@ -29,7 +28,7 @@ LATENCY_DELAY_S = 3.0  # check-latency's first scrape waits for the load to be u
 def rules_path(ctx: GateContext) -> str:
     section = ctx.target.extra.get("thresholds") or {}
     configured = section.get("rules") if isinstance(section, dict) else None
-    return str(configured or (DEFAULT_RULES if Path(DEFAULT_RULES).is_file() else BUNDLED_RULES))
+    return str(configured or DEFAULT_RULES)
 
 
 def _rules(ctx: GateContext) -> RuleSet:

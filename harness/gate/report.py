@@ -14,14 +14,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..contracts import CONTRACTS as CONTRACTS_DIR
+from .. import resources
 from ..redaction import redact
 from ..verdict import Outcome
 from .context import GateContext
 from .runner import GateRun
 
 SCHEMA_VERSION = 1
-VERDICT_SCHEMA = CONTRACTS_DIR / "gate-verdict.schema.json"
 ALLURE_STATUS = {
     Outcome.PASS: "passed",
     Outcome.FAIL: "failed",
@@ -38,7 +37,8 @@ def _version() -> str:
 
 
 def _contract_hashes() -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(CONTRACTS_DIR.glob("*.yaml"))}
+    files = (resources.character_service_contract(), resources.storage_service_contract(), resources.alert_rules())
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def verdict_document(ctx: GateContext, run: GateRun) -> dict[str, Any]:

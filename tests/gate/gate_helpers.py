@@ -12,9 +12,9 @@ from typing import Any
 
 import jsonschema
 
-from harness.contracts import CONTRACTS
+from harness import resources
 
-VERDICT_SCHEMA = CONTRACTS / "gate-verdict.schema.json"
+VERDICT_SCHEMA = resources.contract("gate-verdict.schema.json")
 
 
 @dataclass

@@ -1,6 +1,6 @@
 import pytest
 
-from harness.reference.faults import FaultError, FaultSet, parse_fault, parse_faults
+from reference_system.faults import FaultError, FaultSet, parse_fault, parse_faults
 
 
 def test_defaults_and_values() -> None:
