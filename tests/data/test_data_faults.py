@@ -43,7 +43,7 @@ def faulted() -> Iterator[Faulted]:
         def pick(fault: str, ok: Any = lambda d: True) -> str:
             key = next(k for k in pool if ok(records[k]))
             f.victims[fault] = key
-            return key
+            return str(key)
 
         storage.delete(pick("missing"))
         f.originals["name"] = storage.edit(pick("name"), lambda d: d.update(name=d["name"] + " (altered)"))["name"]
@@ -168,9 +168,9 @@ def test_check_refs_names_every_orphan_and_duplicate(faulted: Faulted) -> None:
     v = faulted.victims
     assert found == {
         ("duplicate key", f"source characters/{v['duplicate']}"),
-        ("dangling campaign", f"source characters/{v['dangling_src']}"),
-        ("orphan item", f"source inventory_items/{ORPHAN_OWNER}#0"),
-        ("dangling campaign", f"destination characters/{v['dangling_dst']}"),
+        ("dangling reference", f"source characters/{v['dangling_src']}"),
+        ("orphan row", f"source inventory_items/{ORPHAN_OWNER}#0"),
+        ("dangling reference", f"destination characters/{v['dangling_dst']}"),
     }
     assert report.verdict == "different" and report.exit_code == 1
     dangling = next(p for p in report.problems if p.where.endswith(v["dangling_dst"]))
