@@ -72,7 +72,15 @@ SECTION_KEYS: dict[str, KeyTypes] = {
     "prometheus": {"url": str},
     "auth": {"bearer_token": str, "header_name": str, "header_value": str},
     "timeouts": {"connect": NUMBER, "read": NUMBER},
-    "gate": {"profile": str, "phases": list, "skip": list, "report_only": list, "budgets": dict, "rehearse": bool},
+    "gate": {
+        "profile": str,
+        "phases": list,
+        "skip": list,
+        "report_only": list,
+        "deciding": list,
+        "budgets": dict,
+        "rehearse": bool,
+    },
     "thresholds": {
         "rules": str,
         "window": str,
@@ -294,6 +302,7 @@ class _Reader:
             phases=names["phases"],
             skip=names["skip"],
             report_only=names["report_only"],
+            deciding=names["deciding"],
             budgets=tuple(budgets),
             rehearse=bool(data.get("rehearse", False)),
         )

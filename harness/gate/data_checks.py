@@ -152,7 +152,7 @@ def verify_migration(ctx: GateContext) -> CheckResult:
     def run() -> CheckResult:
         with open_sides(ctx.target) as (settings, src, dst):
             assert src is not None and dst is not None
-            report = verify(src, dst, settings.collections, checksums=not settings.custom_renames)
+            report = verify(src, dst, settings.collections)
         return report.to_check("migration.verify")
 
     return _guarded("migration.verify", run)

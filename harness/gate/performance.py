@@ -10,10 +10,11 @@ import threading
 import time
 from typing import Any
 
+from ..durations import parse_duration
 from ..errors import HarnessError
 from ..load.compare import compare_runs, compare_settings, pool
 from ..load.latency import LatencyReport, check_metrics, check_prometheus
-from ..load.rules import RuleSet, format_duration, load_rules, parse_duration
+from ..load.rules import RuleSet, format_duration, load_rules
 from ..load.runner import run_locust
 from ..load.thresholds import DEFAULT_RULES
 from ..load.verdict import check_from_verdict
@@ -26,9 +27,7 @@ LATENCY_DELAY_S = 3.0  # check-latency's first scrape waits for the load to be u
 
 
 def rules_path(ctx: GateContext) -> str:
-    section = ctx.target.extra.get("thresholds") or {}
-    configured = section.get("rules") if isinstance(section, dict) else None
-    return str(configured or DEFAULT_RULES)
+    return str(ctx.target.thresholds.rules or DEFAULT_RULES)
 
 
 def _rules(ctx: GateContext) -> RuleSet:
@@ -134,8 +133,7 @@ def load_compare(ctx: GateContext) -> CheckResult:
     started = time.monotonic()
     try:
         settings = compare_settings(
-            ctx.target.extra.get("load_compare"),
-            ctx.target.name,
+            ctx.target.load_compare,
             rounds=ctx.profile.compare_rounds,
             run_time=ctx.profile.compare_run_time,
         )

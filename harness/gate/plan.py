@@ -217,18 +217,15 @@ def _skip_reason(ctx: GateContext, c: PlannedCheck) -> str | None:
     return None
 
 
-def _relative_limit_declared(ctx: GateContext) -> bool:
-    """The guide's limits are the alert rules' absolute ones; "storage no slower than legacy x (1 + X)" is a
-    policy a target declares (``[targets.X.load_compare] max_slowdown``). Until it does, the comparison is
-    shown but does not decide: the storage backend adds a network hop, so it is slower by design."""
-    section = ctx.target.extra.get("load_compare")
-    return isinstance(section, dict) and "max_slowdown" in section
+# Checks shown but not deciding unless a target lists them in ``[targets.X.gate] deciding``. The guide's limits
+# are the alert rules' absolute ones; "storage no slower than legacy x (1 + max_slowdown)" is a policy a target
+# opts into: the storage backend adds a network hop, so it is slower by design.
+REPORT_ONLY_BY_DEFAULT = ("performance.compare",)
 
 
 def build_plan(ctx: GateContext) -> list[PlanEntry]:
-    report_only = set(ctx.target.gate.report_only)
-    if not _relative_limit_declared(ctx):
-        report_only.add("performance.compare")
+    gate = ctx.target.gate
+    report_only = set(gate.report_only) | (set(REPORT_ONLY_BY_DEFAULT) - set(gate.deciding))
     return [
         PlanEntry(
             c,

@@ -37,7 +37,7 @@ class GateRun:
         return doc
 
     def check(self, name: str) -> dict[str, Any]:
-        found = [c for c in self.verdict["checks"] if c["check"] == name]
+        found: list[dict[str, Any]] = [c for c in self.verdict["checks"] if c["check"] == name]
         assert found, f"no check {name} in verdict.json"
         return found[0]
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from harness.gate.chart import render_load_chart
 
 NS = "{http://www.w3.org/2000/svg}"
 
 
-def _verdict(points: list[list[object]]) -> dict[str, object]:
+def _verdict(points: list[list[Any]]) -> dict[str, Any]:
     return {
         "status": "breach",
         "run": {

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 import pytest
 from gate_helpers import VERDICT_SCHEMA, gate_env
 
