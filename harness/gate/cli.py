@@ -202,13 +202,15 @@ def cmd_gate(args: argparse.Namespace) -> int:
             stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     decision = run.decision
+    decided = sum(1 for r in run.results if r.deciding)
+    not_run = sum(1 for r in run.results if r.outcome.value == "skipped")
     print(final_table(run))
     print()
     print(
         redact(
             f"verdict: {decision.value}"
             + (" (interrupted)" if run.interrupted else "")
-            + f" in {run.elapsed_s:.0f} s; report: {summary_path} ({verdict_path.name}, allure-results/)"
+            + f" ({decided} checks decided, {not_run} not run) in {run.elapsed_s:.0f} s; report: {summary_path}"
         )
     )
     return decision.exit_code
