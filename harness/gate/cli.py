@@ -194,7 +194,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
                 )
                 run = run_plan(ctx, plan, progress)
             write_allure(ctx, run, set(SUITES))
-            verdict_path = write_verdict(ctx, run)
+            write_verdict(ctx, run)
             summary_path = write_summary(ctx, run)
     finally:
         progress.close()
