@@ -15,7 +15,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "harness.toml.example"
 def _example_gate_block() -> str:
     text = EXAMPLE.read_text(encoding="utf-8")
     block = text[text.index("# [targets.staging.gate]") :].splitlines()
-    lines = [line[2:] for line in block if line.startswith("# [") or line.startswith("# ") and "=" in line]
+    lines = [line[2:] for line in block if line.startswith("# [") or (line.startswith("# ") and "=" in line)]
     return '[targets.staging]\nenvironment = "staging"\n' + "\n".join(lines)
 
 
