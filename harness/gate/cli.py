@@ -31,6 +31,7 @@ from .plan import RUNBOOK, SUITES, build_plan, describe_plan
 from .progress import Progress
 from .report import final_table, write_allure, write_summary, write_verdict
 from .runner import run_plan
+from .scripts import CommandScripts, missing_scripts
 
 CHILD_TARGET = "gate-embedded"  # the name children know the embedded default by, in the run's own targets file
 
@@ -142,8 +143,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if options.plan_only:
         target = named or _placeholder_local()
         ctx = GateContext(options, profile, target, embedded, None, target_name, Path("."), Path("."))
-        if embedded:
-            ctx.scripts = _PlanScripts()
+        ctx.scripts = _PlanScripts() if embedded else _declared_scripts(target, Path("logs"))
         print(describe_plan(ctx, build_plan(ctx)))
         return 0
 
@@ -185,6 +185,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
                 assert named is not None
                 config_path = Path(config.path).resolve() if config.path else None
                 ctx = GateContext(options, profile, named, False, config_path, named.name, outdir, workdir)
+                ctx.scripts = _declared_scripts(named, outdir / "logs")
             plan = build_plan(ctx)
             env = {"HARNESS_CONFIG": str(ctx.config_path)} if ctx.config_path else {}
             with _environ(**env):
@@ -214,6 +215,14 @@ def cmd_gate(args: argparse.Namespace) -> int:
         )
     )
     return decision.exit_code
+
+
+def _declared_scripts(target: Target, logs: Path) -> CommandScripts | None:
+    """A named target's own data scripts, when it may be rehearsed on and declares every one of them."""
+    scripts = dict(target.gate.scripts)
+    if target.gate.rehearse and not target.is_production and not missing_scripts(scripts):
+        return CommandScripts(scripts, logs)
+    return None
 
 
 class _PlanScripts:
