@@ -38,6 +38,7 @@ from .model import (
     ThresholdSettings,
     Timeouts,
 )
+from .suites import REFERENCE, SuiteSettings, parse_suite_settings
 
 DEFAULT_FILE = "harness.toml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -63,6 +64,7 @@ TARGET_KEYS: KeyTypes = {
     "thresholds": dict,
     "load_compare": dict,
     "differential": dict,
+    "suites": dict,
     **dict.fromkeys(EXTRA_SECTIONS, dict),
 }
 SECTION_KEYS: dict[str, KeyTypes] = {
@@ -72,6 +74,14 @@ SECTION_KEYS: dict[str, KeyTypes] = {
     "prometheus": {"url": str},
     "auth": {"bearer_token": str, "header_name": str, "header_value": str},
     "timeouts": {"connect": NUMBER, "read": NUMBER},
+    "suites": {
+        "metrics": list,
+        "storage_metrics": list,
+        "error_field": str,
+        "invalid_json_status": list,
+        "problem_detail": dict,
+        "location": str,
+    },
     "gate": {"profile": str, "phases": list, "skip": list, "report_only": list, "budgets": dict, "rehearse": bool},
     "thresholds": {
         "rules": str,
@@ -196,6 +206,10 @@ class _Reader:
         differential = self.section(data.get("differential", {}), "differential", p + "differential.")
         noise = self.strings(differential, "noise", p + "differential.", 'e.g. ["updated_at"]')
         compare = parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare.")
+        suites = SuiteSettings()
+        if "suites" in data:
+            self.check(data["suites"], SECTION_KEYS["suites"], p + "suites.")
+            suites = parse_suite_settings(data["suites"], f"{self.path}: {p}suites.")
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
@@ -212,6 +226,7 @@ class _Reader:
             load_compare=load_compare or LoadCompareSettings(),
             differential=DifferentialSettings(noise=noise),
             compare=compare,
+            suites=suites,
         )
 
     def strings(self, data: Mapping[str, Any], key: str, prefix: str, example: str = "") -> tuple[str, ...]:
@@ -375,4 +390,5 @@ def local_target(urls: Mapping[str, str], source_dsn: str, destination_url: str,
         backends={"legacy": Backend("legacy", urls["legacy"]), "storage": Backend("storage", urls["storage"])},
         source=Source(source_dsn),
         destination=Destination(destination_url, database),
+        suites=REFERENCE,
     )
