@@ -82,7 +82,15 @@ SECTION_KEYS: dict[str, KeyTypes] = {
         "problem_detail": dict,
         "location": str,
     },
-    "gate": {"profile": str, "phases": list, "skip": list, "report_only": list, "budgets": dict, "rehearse": bool},
+    "gate": {
+        "profile": str,
+        "phases": list,
+        "skip": list,
+        "report_only": list,
+        "deciding": list,
+        "budgets": dict,
+        "rehearse": bool,
+    },
     "thresholds": {
         "rules": str,
         "window": str,
@@ -309,6 +317,7 @@ class _Reader:
             phases=names["phases"],
             skip=names["skip"],
             report_only=names["report_only"],
+            deciding=names["deciding"],
             budgets=tuple(budgets),
             rehearse=bool(data.get("rehearse", False)),
         )
