@@ -300,7 +300,7 @@ class _Reader:
                 prefix + "profile",
                 f"must be one of {', '.join(GATE_PROFILES)}, got {profile!r}{did_you_mean(profile, GATE_PROFILES)}",
             )
-        names = {key: self.strings(data, key, prefix) for key in ("phases", "skip", "report_only")}
+        names = {key: self.strings(data, key, prefix) for key in ("phases", "skip", "report_only", "deciding")}
         for phase in names["phases"]:
             if phase not in GATE_PHASES:
                 raise self.error(
