@@ -27,9 +27,9 @@ from hypothesis.stateful import (
 )
 
 from ..created_records import CreatedRecords, Removal
+from ..field_diff import FieldDifference, field_differences
 from ..fuzz.profiles import FuzzProfile
 from ..redaction import redact
-from .compare import FieldDifference, field_differences
 from .ids import IdPairs
 from .noise import DECLARED, Noise, learn_noise
 from .normalize import normalize_listing, normalize_response
