@@ -108,3 +108,35 @@ def test_an_interrupted_run_keeps_the_counts(tmp_path: Path) -> None:
     created, removed = _created_and_removed(stdout)
     assert created > 0 and removed == created, stdout[-2000:]
     assert after == before, stdout[-2000:]
+
+
+def test_the_ledger_resolves_locations_and_retries_blocked_deletes(tmp_path: Path) -> None:
+    """Under a path prefix (``/character``), a ``Location`` path or a body id give the record's URL; a campaign
+    noted before its member is retried after the member is gone; a file ledger read back lists the same."""
+    from harness.created_records import created_url
+
+    assert created_url("http://h/character/characters", 201, {"location": ["/character/characters/x"]}, None) == (
+        "http://h/character/characters/x"
+    )
+    assert created_url("http://h/api/campaigns?x=1", 201, {}, {"id": "c1"}) == "http://h/api/campaigns/c1"
+    assert created_url("http://h/api/campaigns", 422, {"location": "/nope"}, None) is None
+    with alt_deployment(tmp_path) as alt, httpx.Client(base_url=alt.urls["legacy"], timeout=10) as http:
+        before = alt.count()
+        ledger = CreatedRecords(tmp_path / "ledger.jsonl")
+        campaign = http.post("/campaigns", json={"name": "L", "dungeon_master": "dm", "status": "active"})
+        member = http.post("/characters", json={**CHARACTER, "campaign_id": campaign.json()["id"]})
+        ledger.note_httpx("legacy", member)  # the member first: newest-first deletion meets the campaign first
+        ledger.note_httpx("legacy", campaign)
+        assert len(CreatedRecords.read([tmp_path / "ledger.jsonl"]).pending) == 2
+        removal = ledger.remove({"legacy": http})
+        assert (removal.created, removal.removed, removal.left) == (2, 2, [])
+        assert "created 2 record(s) (legacy 2), removed 2" in removal.summary()
+        assert alt.count() == before
+
+
+CHARACTER = {
+    "owner": "ledger", "name": "Ledger", "race": "elf", "class": "wizard", "level": 1, "hit_points": 5,
+    "alignment": "neutral", "abilities": dict.fromkeys(
+        ("strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma"), 10
+    ),
+}  # fmt: skip
