@@ -89,6 +89,17 @@ def segment_bounds(parts: int) -> list[Bound]:
     return list(zip(starts, ends, strict=True))
 
 
+def split_bounds(start: str | None, end: str | None, parts: int) -> list[Bound]:
+    """``parts`` sub-ranges of [start, end) cut at evenly spaced UUIDs (``None``: the ends of the UUID space)."""
+    low = uuid.UUID(start).int if start else 0
+    high = uuid.UUID(end).int if end else 1 << 128
+    cuts = sorted({low + (high - low) * i // parts for i in range(1, parts)} - {low, high})
+    texts = [str(uuid.UUID(int=c)) for c in cuts]
+    starts: list[str | None] = [start, *texts]
+    ends: list[str | None] = [*texts, end]
+    return list(zip(starts, ends, strict=True))
+
+
 def field_path(deepdiff_path: str) -> str:
     """``root['inventory'][2]['weight']`` -> ``inventory[2].weight``."""
     out = ""
@@ -218,6 +229,10 @@ class Comparison:
         else:
             result.source_count = self._count(self.source, collection)
             result.destination_count = self._count(self.destination, collection)
+        if use_checksums and sample is None:
+            result.segments = 1
+            self._bisect(collection, result, None, None, whole_s.count, whole_d.count)
+            return
         segments = self._segments(result.total)
         checked = mismatched = 0
         for index, (start, end) in enumerate(segments):
@@ -241,6 +256,53 @@ class Comparison:
                 result.segments_streamed += len(segments) - index - 1
                 return
             self._stream(collection, result, start, end)
+
+    def _bisect(
+        self, collection: str, result: CollectionResult, start: str | None, end: str | None, s_count: int, d_count: int
+    ) -> None:
+        """[start, end) differs: below ``bisection_threshold`` records read it, else split it into
+        ``bisection_factor`` sub-ranges, settle the equal ones by count + checksum and recurse into the others."""
+        if max(s_count, d_count) <= self.settings.bisection_threshold:
+            result.segments_streamed += 1
+            self._stream(collection, result, start, end)
+            return
+        parts = self._split(collection, start, end)
+        if len(parts) < 2:  # nothing to cut at (no keys on the source in this range): read it
+            result.segments_streamed += 1
+            self._stream(collection, result, start, end)
+            return
+        checked = mismatched = 0
+        for index, (a, b) in enumerate(parts):
+            self._clock()
+            result.segments += 1
+            s, d = self.source.summary(collection, a, b), self.destination.summary(collection, a, b)
+            checked += 1
+            if s == d:
+                result.covered += s.count
+                result.by_checksum += s.count
+                result.equal += s.count
+                continue
+            mismatched += 1
+            if checked >= DENSE_AFTER and mismatched > checked * DENSE_SHARE and index + 1 < len(parts):
+                # differences everywhere: checksums cost more than they save, read the rest in one pass
+                result.segments_streamed += 1
+                self._stream(collection, result, a, end)
+                return
+            self._bisect(collection, result, a, b, s.count, d.count)
+
+    def _split(self, collection: str, start: str | None, end: str | None) -> list[Bound]:
+        """``bisection_factor`` sub-ranges of [start, end): even cuts of the UUID space for uuid keys, else
+        cuts at keys of the source (its data's quantiles), so a range always shrinks."""
+        factor = self.settings.bisection_factor
+        if self.settings.collection(collection).key_type == "uuid":
+            return split_bounds(start, end, factor)
+        cut_points = getattr(self.source, "cut_points", None) or getattr(self.destination, "cut_points", None)
+        if cut_points is None:
+            return [(start, end)]
+        cuts = [c for c in cut_points(collection, start, end, factor) if (start is None or c > start)]
+        starts: list[str | None] = [start, *cuts]
+        ends: list[str | None] = [*cuts, end]
+        return list(zip(starts, ends, strict=True))
 
     def _recount(self, collection: str, result: CollectionResult) -> None:
         for attr, reader in (("source_count", self.source), ("destination_count", self.destination)):
@@ -325,4 +387,12 @@ def compare(
     return Comparison(source, destination, settings, options).run()
 
 
-__all__: Sequence[str] = ("CompareOptions", "Comparison", "compare", "explain", "field_path", "segment_bounds")
+__all__: Sequence[str] = (
+    "CompareOptions",
+    "Comparison",
+    "compare",
+    "explain",
+    "field_path",
+    "segment_bounds",
+    "split_bounds",
+)
