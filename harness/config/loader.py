@@ -21,6 +21,7 @@ from .model import (
     ENVIRONMENTS,
     GATE_PHASES,
     GATE_PROFILES,
+    GATE_SCRIPTS,
     LOCAL,
     RUN_LIMITS,
     Auth,
@@ -38,6 +39,7 @@ from .model import (
     ThresholdSettings,
     Timeouts,
 )
+from .suites import REFERENCE, SuiteSettings, parse_suite_settings
 
 DEFAULT_FILE = "harness.toml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -63,6 +65,7 @@ TARGET_KEYS: KeyTypes = {
     "thresholds": dict,
     "load_compare": dict,
     "differential": dict,
+    "suites": dict,
     **dict.fromkeys(EXTRA_SECTIONS, dict),
 }
 SECTION_KEYS: dict[str, KeyTypes] = {
@@ -72,7 +75,24 @@ SECTION_KEYS: dict[str, KeyTypes] = {
     "prometheus": {"url": str},
     "auth": {"bearer_token": str, "header_name": str, "header_value": str},
     "timeouts": {"connect": NUMBER, "read": NUMBER},
-    "gate": {"profile": str, "phases": list, "skip": list, "report_only": list, "budgets": dict, "rehearse": bool},
+    "suites": {
+        "metrics": list,
+        "storage_metrics": list,
+        "error_field": str,
+        "invalid_json_status": list,
+        "problem_detail": dict,
+        "location": str,
+    },
+    "gate": {
+        "profile": str,
+        "phases": list,
+        "skip": list,
+        "report_only": list,
+        "deciding": list,
+        "budgets": dict,
+        "rehearse": bool,
+        "scripts": dict,
+    },
     "thresholds": {
         "rules": str,
         "window": str,
@@ -196,6 +216,10 @@ class _Reader:
         differential = self.section(data.get("differential", {}), "differential", p + "differential.")
         noise = self.strings(differential, "noise", p + "differential.", 'e.g. ["updated_at"]')
         compare = parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare.")
+        suites = SuiteSettings()
+        if "suites" in data:
+            self.check(data["suites"], SECTION_KEYS["suites"], p + "suites.")
+            suites = parse_suite_settings(data["suites"], f"{self.path}: {p}suites.")
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
@@ -212,6 +236,7 @@ class _Reader:
             load_compare=load_compare or LoadCompareSettings(),
             differential=DifferentialSettings(noise=noise),
             compare=compare,
+            suites=suites,
         )
 
     def strings(self, data: Mapping[str, Any], key: str, prefix: str, example: str = "") -> tuple[str, ...]:
@@ -277,7 +302,7 @@ class _Reader:
                 prefix + "profile",
                 f"must be one of {', '.join(GATE_PROFILES)}, got {profile!r}{did_you_mean(profile, GATE_PROFILES)}",
             )
-        names = {key: self.strings(data, key, prefix) for key in ("phases", "skip", "report_only")}
+        names = {key: self.strings(data, key, prefix) for key in ("phases", "skip", "report_only", "deciding")}
         for phase in names["phases"]:
             if phase not in GATE_PHASES:
                 raise self.error(
@@ -289,13 +314,26 @@ class _Reader:
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
                 raise self.error(f"{prefix}budgets.{name}", f"must be a positive number of seconds, got {seconds!r}")
             budgets.append((name, float(seconds)))
+        scripts: list[tuple[str, str]] = []
+        for name, command in data.get("scripts", {}).items():
+            key = f"{prefix}scripts.{name}"
+            if name not in GATE_SCRIPTS:
+                known = ", ".join(GATE_SCRIPTS)
+                raise self.error(key, f"unknown script{did_you_mean(name, GATE_SCRIPTS)} (scripts: {known})")
+            if not isinstance(command, str) or not command.strip():
+                raise self.error(key, f"must be a command line (a string), got {command!r}")
+            # not filled from the environment here: the shell the gate runs it in expands $VAR, so a secret never
+            # reaches the gate's logs or command lines
+            scripts.append((name, command))
         return GateSettings(
             profile=profile,
             phases=names["phases"],
             skip=names["skip"],
             report_only=names["report_only"],
+            deciding=names["deciding"],
             budgets=tuple(budgets),
             rehearse=bool(data.get("rehearse", False)),
+            scripts=tuple(scripts),
         )
 
 
@@ -375,4 +413,5 @@ def local_target(urls: Mapping[str, str], source_dsn: str, destination_url: str,
         backends={"legacy": Backend("legacy", urls["legacy"]), "storage": Backend("storage", urls["storage"])},
         source=Source(source_dsn),
         destination=Destination(destination_url, database),
+        suites=REFERENCE,
     )

@@ -74,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {description}")
     config.addinivalue_line("markers", "writes: the test writes; skipped on production targets without --allow-writes")
     config.addinivalue_line("markers", "local_only: needs the embedded default (it stops and starts its services)")
+    config.addinivalue_line("markers", "slow: starts a stack (on the local target: every test that takes `target`)")
     # hypothesis loads --hypothesis-profile in its own pytest_configure; ours runs first (tryfirst), so the
     # harness's ci and nightly profiles exist by then, whichever suites were collected.
     register_profiles()
@@ -162,9 +163,17 @@ def _parametrizes_backend_itself(metafunc: pytest.Metafunc) -> bool:
     return False
 
 
+# the fixtures that start the embedded default when the target is local
+STACK_FIXTURES = frozenset({"target", "pristine_target", "local_stack"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    starts_a_stack = config.stash[SETTINGS].target == LOCAL
     for item in items:
         allure_report.label(item)
+        if starts_a_stack and STACK_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
