@@ -30,7 +30,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from .canonical import Canonical, Canonicalizer, within_tolerance
-from .readers import RawRecord, Reader, ReadFailure
+from .readers import RawRecord, Reader, ReadFailure, Summary
 from .report import CollectionResult, CompareReport, Difference, FieldDiff
 from .settings import CompareSettings
 
@@ -233,29 +233,25 @@ class Comparison:
             result.segments = 1
             self._bisect(collection, result, None, None, whole_s.count, whole_d.count)
             return
-        segments = self._segments(result.total)
-        checked = mismatched = 0
-        for index, (start, end) in enumerate(segments):
+        for start, end in self._segments(result.total):  # a sample: ranges picked at random
             self._clock()
             result.segments += 1
-            if use_checksums:
-                s, d = self.source.summary(collection, start, end), self.destination.summary(collection, start, end)
-                checked += 1
-                if s == d:
-                    result.covered += s.count
-                    result.by_checksum += s.count
-                    result.equal += s.count
-                    continue
-                mismatched += 1
+            if use_checksums and self._differing(collection, result, start, end) is None:
+                continue
             result.segments_streamed += 1
-            dense = use_checksums and checked >= DENSE_AFTER and mismatched > checked * DENSE_SHARE
-            if dense and sample is None and index + 1 < len(segments):
-                # differences everywhere: checksums cost more than they save, read the rest in one pass
-                self._stream(collection, result, start, None)
-                result.segments += len(segments) - index - 1
-                result.segments_streamed += len(segments) - index - 1
-                return
             self._stream(collection, result, start, end)
+
+    def _differing(
+        self, collection: str, result: CollectionResult, start: str | None, end: str | None
+    ) -> tuple[Summary, Summary] | None:
+        """Both sides' summaries of [start, end) if they differ; ``None`` (the range counted as settled) if not."""
+        s, d = self.source.summary(collection, start, end), self.destination.summary(collection, start, end)
+        if s != d:
+            return s, d
+        result.covered += s.count
+        result.by_checksum += s.count
+        result.equal += s.count
+        return None
 
     def _bisect(
         self, collection: str, result: CollectionResult, start: str | None, end: str | None, s_count: int, d_count: int
@@ -275,13 +271,11 @@ class Comparison:
         for index, (a, b) in enumerate(parts):
             self._clock()
             result.segments += 1
-            s, d = self.source.summary(collection, a, b), self.destination.summary(collection, a, b)
             checked += 1
-            if s == d:
-                result.covered += s.count
-                result.by_checksum += s.count
-                result.equal += s.count
+            differing = self._differing(collection, result, a, b)
+            if differing is None:
                 continue
+            s, d = differing
             mismatched += 1
             if checked >= DENSE_AFTER and mismatched > checked * DENSE_SHARE and index + 1 < len(parts):
                 # differences everywhere: checksums cost more than they save, read the rest in one pass
