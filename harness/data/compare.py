@@ -30,7 +30,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from .canonical import Canonical, Canonicalizer, within_tolerance
-from .readers import RawRecord, Reader, ReadFailure
+from .readers import RawRecord, Reader, ReadFailure, Summary
 from .report import CollectionResult, CompareReport, Difference, FieldDiff
 from .settings import CompareSettings
 
@@ -86,6 +86,17 @@ def segment_bounds(parts: int) -> list[Bound]:
     cuts = [str(uuid.UUID(int=(i << 128) // parts)) for i in range(1, parts)]
     starts: list[str | None] = [None, *cuts]
     ends: list[str | None] = [*cuts, None]
+    return list(zip(starts, ends, strict=True))
+
+
+def split_bounds(start: str | None, end: str | None, parts: int) -> list[Bound]:
+    """``parts`` sub-ranges of [start, end) cut at evenly spaced UUIDs (``None``: the ends of the UUID space)."""
+    low = uuid.UUID(start).int if start else 0
+    high = uuid.UUID(end).int if end else 1 << 128
+    cuts = sorted({low + (high - low) * i // parts for i in range(1, parts)} - {low, high})
+    texts = [str(uuid.UUID(int=c)) for c in cuts]
+    starts: list[str | None] = [start, *texts]
+    ends: list[str | None] = [*texts, end]
     return list(zip(starts, ends, strict=True))
 
 
@@ -218,29 +229,74 @@ class Comparison:
         else:
             result.source_count = self._count(self.source, collection)
             result.destination_count = self._count(self.destination, collection)
-        segments = self._segments(result.total)
-        checked = mismatched = 0
-        for index, (start, end) in enumerate(segments):
+        if use_checksums and sample is None:
+            result.segments = 1
+            self._bisect(collection, result, None, None, whole_s.count, whole_d.count)
+            return
+        for start, end in self._segments(result.total):  # a sample: ranges picked at random
             self._clock()
             result.segments += 1
-            if use_checksums:
-                s, d = self.source.summary(collection, start, end), self.destination.summary(collection, start, end)
-                checked += 1
-                if s == d:
-                    result.covered += s.count
-                    result.by_checksum += s.count
-                    result.equal += s.count
-                    continue
-                mismatched += 1
+            if use_checksums and self._differing(collection, result, start, end) is None:
+                continue
             result.segments_streamed += 1
-            dense = use_checksums and checked >= DENSE_AFTER and mismatched > checked * DENSE_SHARE
-            if dense and sample is None and index + 1 < len(segments):
-                # differences everywhere: checksums cost more than they save, read the rest in one pass
-                self._stream(collection, result, start, None)
-                result.segments += len(segments) - index - 1
-                result.segments_streamed += len(segments) - index - 1
-                return
             self._stream(collection, result, start, end)
+
+    def _differing(
+        self, collection: str, result: CollectionResult, start: str | None, end: str | None
+    ) -> tuple[Summary, Summary] | None:
+        """Both sides' summaries of [start, end) if they differ; ``None`` (the range counted as settled) if not."""
+        s, d = self.source.summary(collection, start, end), self.destination.summary(collection, start, end)
+        if s != d:
+            return s, d
+        result.covered += s.count
+        result.by_checksum += s.count
+        result.equal += s.count
+        return None
+
+    def _bisect(
+        self, collection: str, result: CollectionResult, start: str | None, end: str | None, s_count: int, d_count: int
+    ) -> None:
+        """[start, end) differs: below ``bisection_threshold`` records read it, else split it into
+        ``bisection_factor`` sub-ranges, settle the equal ones by count + checksum and recurse into the others."""
+        if max(s_count, d_count) <= self.settings.bisection_threshold:
+            result.segments_streamed += 1
+            self._stream(collection, result, start, end)
+            return
+        parts = self._split(collection, start, end)
+        if len(parts) < 2:  # nothing to cut at (no keys on the source in this range): read it
+            result.segments_streamed += 1
+            self._stream(collection, result, start, end)
+            return
+        checked = mismatched = 0
+        for index, (a, b) in enumerate(parts):
+            self._clock()
+            result.segments += 1
+            checked += 1
+            differing = self._differing(collection, result, a, b)
+            if differing is None:
+                continue
+            s, d = differing
+            mismatched += 1
+            if checked >= DENSE_AFTER and mismatched > checked * DENSE_SHARE and index + 1 < len(parts):
+                # differences everywhere: checksums cost more than they save, read the rest in one pass
+                result.segments_streamed += 1
+                self._stream(collection, result, a, end)
+                return
+            self._bisect(collection, result, a, b, s.count, d.count)
+
+    def _split(self, collection: str, start: str | None, end: str | None) -> list[Bound]:
+        """``bisection_factor`` sub-ranges of [start, end): even cuts of the UUID space for uuid keys, else
+        cuts at keys of the source (its data's quantiles), so a range always shrinks."""
+        factor = self.settings.bisection_factor
+        if self.settings.collection(collection).key_type == "uuid":
+            return split_bounds(start, end, factor)
+        cut_points = getattr(self.source, "cut_points", None) or getattr(self.destination, "cut_points", None)
+        if cut_points is None:
+            return [(start, end)]
+        cuts = [c for c in cut_points(collection, start, end, factor) if (start is None or c > start)]
+        starts: list[str | None] = [start, *cuts]
+        ends: list[str | None] = [*cuts, end]
+        return list(zip(starts, ends, strict=True))
 
     def _recount(self, collection: str, result: CollectionResult) -> None:
         for attr, reader in (("source_count", self.source), ("destination_count", self.destination)):
@@ -325,4 +381,12 @@ def compare(
     return Comparison(source, destination, settings, options).run()
 
 
-__all__: Sequence[str] = ("CompareOptions", "Comparison", "compare", "explain", "field_path", "segment_bounds")
+__all__: Sequence[str] = (
+    "CompareOptions",
+    "Comparison",
+    "compare",
+    "explain",
+    "field_path",
+    "segment_bounds",
+    "split_bounds",
+)
