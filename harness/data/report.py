@@ -74,8 +74,8 @@ class CollectionResult:
 
     @property
     def total(self) -> int:
-        # the keys of both sides together: at least the larger side, and every key settled (missing and extra
-        # keys are each one of them), so covered never exceeds total ("covered 240/124" was 116 + 116 + 8 keys)
+        """Keys known on either side: the larger count, or the keys read where a side's missing and extra
+        records make their union larger (so "covered" never exceeds it)."""
         return max(self.source_count or 0, self.destination_count or 0, self.covered)
 
     @property

@@ -26,7 +26,7 @@ from ..config.loader import local_target
 from ..config.model import GATE_PHASES, GATE_PROFILES, LOCAL, Backend, Destination, Source
 from ..errors import ConfigError
 from ..redaction import redact
-from .context import PROFILES, GateContext, GateOptions, MigrationScripts
+from .context import PROFILES, GateContext, GateOptions, MigrationScripts, Profile
 from .plan import RUNBOOK, SUITES, build_plan, describe_plan
 from .progress import Progress
 from .report import final_table, write_allure, write_summary, write_verdict
@@ -159,14 +159,15 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
                 local = config.local
                 characters = options.characters or local.characters
-                progress.note(f"starting the embedded default ({characters} characters, seeded, not migrated)")
+                migrated = "migrated" if not _migrates(options, profile) else "not migrated"
+                progress.note(f"starting the embedded default ({characters} characters, seeded, {migrated})")
                 try:
                     stack = EmbeddedStack(
                         characters=characters,
                         seed=local.seed,
                         pg_dsn=local.pg_dsn,
                         faults=[*local.faults, *options.faults],
-                        migrate=False,
+                        migrate=not _migrates(options, profile),
                     )
                     info = stack.start()
                 except KeyboardInterrupt:
@@ -215,6 +216,14 @@ def cmd_gate(args: argparse.Namespace) -> int:
         )
     )
     return decision.exit_code
+
+
+def _migrates(options: GateOptions, profile: Profile) -> bool:
+    """Whether this run's migration phase imports: if not (``--only data``, ``--skip migration``), the embedded
+    default is started migrated, so the later phases judge a migrated system."""
+    ctx = GateContext(options, profile, _placeholder_local(), True, None, LOCAL, Path("."), Path("."))
+    ctx.scripts = _PlanScripts()
+    return any(e.planned.check == "migration.import" and e.skip_reason is None for e in build_plan(ctx))
 
 
 def _declared_scripts(target: Target, logs: Path) -> CommandScripts | None:
