@@ -21,6 +21,7 @@ from .model import (
     ENVIRONMENTS,
     GATE_PHASES,
     GATE_PROFILES,
+    GATE_SCRIPTS,
     LOCAL,
     RUN_LIMITS,
     Auth,
@@ -90,6 +91,7 @@ SECTION_KEYS: dict[str, KeyTypes] = {
         "deciding": list,
         "budgets": dict,
         "rehearse": bool,
+        "scripts": dict,
     },
     "thresholds": {
         "rules": str,
@@ -312,6 +314,17 @@ class _Reader:
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
                 raise self.error(f"{prefix}budgets.{name}", f"must be a positive number of seconds, got {seconds!r}")
             budgets.append((name, float(seconds)))
+        scripts: list[tuple[str, str]] = []
+        for name, command in data.get("scripts", {}).items():
+            key = f"{prefix}scripts.{name}"
+            if name not in GATE_SCRIPTS:
+                known = ", ".join(GATE_SCRIPTS)
+                raise self.error(key, f"unknown script{did_you_mean(name, GATE_SCRIPTS)} (scripts: {known})")
+            if not isinstance(command, str) or not command.strip():
+                raise self.error(key, f"must be a command line (a string), got {command!r}")
+            # not filled from the environment here: the shell the gate runs it in expands $VAR, so a secret never
+            # reaches the gate's logs or command lines
+            scripts.append((name, command))
         return GateSettings(
             profile=profile,
             phases=names["phases"],
@@ -320,6 +333,7 @@ class _Reader:
             deciding=names["deciding"],
             budgets=tuple(budgets),
             rehearse=bool(data.get("rehearse", False)),
+            scripts=tuple(scripts),
         )
 
 

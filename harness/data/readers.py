@@ -347,6 +347,17 @@ class SourceReader:
 
         return prefetched(pages())
 
+    def cut_points(self, collection: str, start: str | None, end: str | None, parts: int) -> list[str]:
+        """Keys that cut the source's records in [start, end) into ``parts`` runs of about equal size."""
+        m, relation, key = self.relation(collection)
+        where, params = m.range_clause(key, start, end, None)
+        query = sql.SQL(
+            "SELECT k FROM (SELECT {}::text AS k, row_number() OVER (ORDER BY {}) AS rn, count(*) OVER () AS n"
+            " FROM {} WHERE {}) AS ranked WHERE rn > 1 AND mod(rn - 1, greatest(1, ceil(n::numeric / %s)::int)) = 0"
+            " ORDER BY rn"
+        ).format(key, m.key_order(key), relation, where)
+        return [row["k"] for row in self.query(collection, start, query, [*params, parts])]
+
     def count(self, collection: str) -> int:
         m = self._mapping(collection)
         if m.table is not None:

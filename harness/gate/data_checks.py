@@ -27,6 +27,7 @@ from ..errors import HarnessError
 from ..redaction import redact
 from ..verdict import CheckResult, Finding, failed, inconclusive, passed, skipped
 from .context import GateContext
+from .scripts import ScriptFailed
 
 
 def _guarded(check: str, run: Callable[[], CheckResult]) -> CheckResult:
@@ -34,6 +35,8 @@ def _guarded(check: str, run: Callable[[], CheckResult]) -> CheckResult:
     started = time.monotonic()
     try:
         result = run()
+    except ScriptFailed as exc:  # the system's own script failed: a failed step of the migration
+        return failed(check, redact(str(exc)), elapsed_s=time.monotonic() - started)
     except (ReadFailure, HarnessError, OSError, ValueError, RuntimeError) as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return inconclusive(check, f"could not decide: {redact(text)}", elapsed_s=time.monotonic() - started)
@@ -86,7 +89,7 @@ def backup(ctx: GateContext) -> CheckResult:
         rows = {t: v["rows"] for t, v in manifest.get("tables", {}).items()}
         return passed(
             "snapshot.backup",
-            "source backed up: " + ", ".join(f"{t} {n}" for t, n in rows.items()),
+            "source backed up" + (": " + ", ".join(f"{t} {n}" for t, n in rows.items()) if rows else ""),
             figure=f"{sum(rows.values())} rows",
             evidence={"tables": manifest.get("tables", {})},
         )
@@ -140,8 +143,10 @@ def import_(ctx: GateContext) -> CheckResult:
             )
         return passed(
             "migration.import",
-            f"imported {result['imported']} records in {result['batches']} batches",
-            figure=f"{result['imported']} records",
+            f"imported {result['imported']} records in {result['batches']} batches"
+            if "imported" in result
+            else "the import script finished",
+            figure=f"{result['imported']} records" if "imported" in result else None,
             evidence=result,
         )
 
@@ -224,7 +229,8 @@ def stop_migration(ctx: GateContext) -> CheckResult:
             scripts.resume_migration(copy)
         after = destination()
         evidence = {"import": result, "destination_before": before, "destination_after": after}
-        if result.get("stopped") and not result.get("imported") and before == after:
+        # the reference's import says it stopped; a deployment's script is judged by the destination alone
+        if result.get("stopped", True) and not result.get("imported") and before == after:
             return passed("rollback.stop", "an import told to stop wrote nothing", evidence=evidence)
         return failed(
             "rollback.stop",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from ..durations import parse_duration
@@ -52,11 +53,16 @@ def _locust_extra(ctx: GateContext, backend: str) -> list[str]:
     return extra
 
 
+def load_prefix(ctx: GateContext, backend: str) -> Path:
+    """Where a load run's verdict, HTML and CSV files go (``<prefix>.json``, ``<prefix>_stats_history.csv``)."""
+    return ctx.outdir / "load" / f"load-{backend}"
+
+
 def load_run(ctx: GateContext, backend: str, *, during: threading.Thread | None = None) -> CheckResult:
     check = f"performance.load_{backend}"
     if backend not in ctx.target.backends:
         return inconclusive(check, f"the target has no {backend} backend")
-    prefix = ctx.outdir / "load" / f"load-{backend}"
+    prefix = load_prefix(ctx, backend)
     started = time.monotonic()
     seconds = run_time_s(ctx)
     try:

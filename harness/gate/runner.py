@@ -13,7 +13,7 @@ from . import data_checks, performance, preflight
 from .children import stop_all
 from .context import GateContext
 from .plan import SUITES, PlanEntry
-from .progress import Progress
+from .progress import Progress, locust_rate
 from .suites import run_suites
 
 
@@ -160,7 +160,9 @@ def _run_performance(ctx: GateContext, todo: list[PlanEntry], run: GateRun, prog
         e = by_check.get(check)
         if e is None:
             continue
-        progress.start(check, e.budget_s)
+        backend = check.removeprefix("performance.load_")
+        live = locust_rate(performance.load_prefix(ctx, backend)) if check != "performance.compare" else None
+        progress.start(check, e.budget_s, live)
         if check == "performance.load_storage":
             result = performance.load_run(ctx, "storage", during=probe)
         else:
