@@ -30,6 +30,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from .canonical import Canonical, Canonicalizer, within_tolerance
+from .progress import ProgressFn
 from .readers import RawRecord, Reader, ReadFailure, Summary
 from .report import CollectionResult, CompareReport, Difference, FieldDiff
 from .settings import CompareSettings
@@ -59,6 +60,7 @@ class CompareOptions:
     seed: int = 0
     checksums: bool | None = None  # None: the settings decide
     detail_limit: int = 1000  # differences kept with their details (the rest are counted)
+    progress: ProgressFn | None = None  # called as records are settled (harness.data.progress)
 
 
 class _Stop(Exception):
@@ -147,8 +149,12 @@ class Comparison:
         if self.options.max_diffs is not None and self._found >= self.options.max_diffs:
             raise _Stop(f"--max-diffs {self.options.max_diffs} reached")
 
-    def _clock(self) -> None:
-        if self._deadline is not None and time.monotonic() > self._deadline:
+    def _clock(self, result: CollectionResult | None = None, pending: int = 0, done: bool = False) -> None:
+        """The time limit, and progress (``pending``: records of the range being read, not yet counted)."""
+        if self.options.progress is not None and result is not None:
+            covered = result.covered + pending
+            self.options.progress(result.collection, covered, max(result.total, covered), self._found, done)
+        if not done and self._deadline is not None and time.monotonic() > self._deadline:
             raise _Stop(f"--time-limit {self.options.time_limit:g} s reached")
 
     def checksums_usable(self, collection: str | None = None) -> tuple[bool, str | None]:
@@ -194,6 +200,8 @@ class Comparison:
                 for rest in collections[index + 1 :]:
                     self.report.collections.append(CollectionResult(rest, incomplete=str(stop)))
                 break
+            finally:
+                self._clock(result, done=True)
         self.report.elapsed_s = time.monotonic() - started
         return self.report
 
@@ -234,7 +242,7 @@ class Comparison:
             self._bisect(collection, result, None, None, whole_s.count, whole_d.count)
             return
         for start, end in self._segments(result.total):  # a sample: ranges picked at random
-            self._clock()
+            self._clock(result)
             result.segments += 1
             if use_checksums and self._differing(collection, result, start, end) is None:
                 continue
@@ -269,7 +277,7 @@ class Comparison:
             return
         checked = mismatched = 0
         for index, (a, b) in enumerate(parts):
-            self._clock()
+            self._clock(result)
             result.segments += 1
             checked += 1
             differing = self._differing(collection, result, a, b)
@@ -340,7 +348,7 @@ class Comparison:
             d = next(dst, None)
             while s is not None or d is not None:
                 if (only_src + only_dst + both) % CHECK_EVERY == 0:
-                    self._clock()
+                    self._clock(result, only_src + only_dst + both)
                 if d is None or (s is not None and s[0] < d[0]):
                     assert s is not None
                     only_src += 1

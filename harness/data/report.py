@@ -74,7 +74,9 @@ class CollectionResult:
 
     @property
     def total(self) -> int:
-        return max(self.source_count or 0, self.destination_count or 0)
+        """Keys known on either side: the larger count, or the keys read where a side's missing and extra
+        records make their union larger (so "covered" never exceeds it)."""
+        return max(self.source_count or 0, self.destination_count or 0, self.covered)
 
     @property
     def differences(self) -> int:

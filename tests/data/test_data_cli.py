@@ -88,6 +88,17 @@ def test_compare_names_each_reference_fault(config: Path, faulty: StackInfo, tmp
     assert report["verdict"] == "different"
 
 
+def test_progress_goes_to_stderr_and_quiet_silences_it(config: Path, faulty: StackInfo) -> None:
+    run = harness(config, "compare", "--target", "rehearsal", "--json")
+    lines = run.stderr.splitlines()
+    keys = faulty.characters + 1  # one missing, one extra
+    assert f"data compare: characters done: {keys}/{keys} records (100%)" in run.stderr, run.stderr
+    assert all(line.startswith("data compare: ") for line in lines)
+    assert json.loads(run.stdout)["verdict"] == "different"  # the report on stdout is unchanged
+    quiet = harness(config, "compare", "--target", "rehearsal", "--quiet")
+    assert quiet.stderr == "" and quiet.stdout.startswith("data compare: DIFFERENT")
+
+
 def test_human_summary_and_max_diffs(config: Path) -> None:
     run = harness(config, "compare", "--target", "rehearsal", "--max-diffs", "1", "--collection", "characters")
     assert run.returncode == 1
