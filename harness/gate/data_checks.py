@@ -171,7 +171,26 @@ def verify_migration(ctx: GateContext) -> CheckResult:
 # --- data ---------------------------------------------------------------------------------------------------
 
 
-def compare_data(ctx: GateContext, budget_s: float) -> CheckResult:
+class CompareTracker:
+    """The data compare's progress as a live figure for the gate's progress line: records settled, records/s,
+    differences so far."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.state: tuple[str, int, int, int] | None = None
+
+    def __call__(self, collection: str, covered: int, total: int, differences: int, done: bool) -> None:
+        self.state = (collection, covered, total, differences)
+
+    def detail(self) -> str:
+        if self.state is None:
+            return "reading"
+        collection, covered, total, differences = self.state
+        rate = covered / max(time.monotonic() - self.started, 1e-9)
+        return f"{collection} {covered}/{total} records, {rate:.0f} records/s, {differences} differences"
+
+
+def compare_data(ctx: GateContext, budget_s: float, tracker: CompareTracker | None = None) -> CheckResult:
     def run() -> CheckResult:
         with open_sides(ctx.target) as (settings, src, dst):
             assert src is not None and dst is not None
@@ -181,7 +200,7 @@ def compare_data(ctx: GateContext, budget_s: float) -> CheckResult:
                 size = max((src.summary(c).count for c in settings.collections), default=0)
                 if ctx.target.is_production or (profile.sample_above is not None and size > profile.sample_above):
                     sample = profile.sample if profile.sample < 1 else None
-            options = CompareOptions(time_limit=budget_s * 0.9, sample=sample)
+            options = CompareOptions(time_limit=budget_s * 0.9, sample=sample, progress=tracker)
             report = compare(src, dst, settings, options)
         path = ctx.outdir / "data" / "compare.json"
         path.parent.mkdir(parents=True, exist_ok=True)
