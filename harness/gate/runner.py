@@ -32,7 +32,7 @@ class GateRun:
 
 def _metric_names(ctx: GateContext) -> tuple[str, ...]:
     try:
-        rules = performance._rules(ctx)
+        rules = performance.alert_rules(ctx)
     except Exception:  # a bad rule file is the performance phase's to report
         return ()
     names: list[str] = []
