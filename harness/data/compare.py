@@ -10,8 +10,9 @@
 Checksums only ever settle exact equality of ids and documents, so tolerance, ignored fields and coarser
 timestamp precision can only send more ranges to step 2, never hide a difference. They are used for a
 collection only when both sides' checksums are over the same form of the documents (``checksum_form``: the
-destination's, for a declared query; a table's rows are compared record by record). They do not cover the record
-``version`` (the Storage Service's summary leaves it out): ``--no-checksums`` compares versions everywhere.
+destination's, for a declared query; a table's rows are compared record by record). They cover the record
+``version`` where the mapping declares one and the Storage Service's summary can include it (``versions=true``);
+otherwise the report says so, and ``--no-checksums`` compares versions everywhere.
 """
 
 from __future__ import annotations
@@ -191,6 +192,15 @@ class Comparison:
             use_checksums, note = self.checksums_usable(collection)
             if note:
                 self.report.notes.append(note)
+            elif (
+                use_checksums
+                and self.settings.collection(collection).version is not None
+                and not versions_in_checksums(self.source, self.destination, collection)
+            ):
+                self.report.notes.append(
+                    f"{collection}: range checksums do not cover record versions (the destination's summary"
+                    " has none); --no-checksums compares them"
+                )
             try:
                 self._collection(collection, result, use_checksums)
             except ReadFailure as exc:
@@ -227,8 +237,8 @@ class Comparison:
                 raise
             return
         if use_checksums:
-            whole_s = self.source.summary(collection)
-            whole_d = self.destination.summary(collection)
+            whole_s = self._summary(self.source, collection)
+            whole_d = self._summary(self.destination, collection)
             result.source_count, result.destination_count = whole_s.count, whole_d.count
             if whole_s == whole_d and sample is None:
                 result.covered = result.by_checksum = result.equal = whole_s.count
@@ -253,7 +263,10 @@ class Comparison:
         self, collection: str, result: CollectionResult, start: str | None, end: str | None
     ) -> tuple[Summary, Summary] | None:
         """Both sides' summaries of [start, end) if they differ; ``None`` (the range counted as settled) if not."""
-        s, d = self.source.summary(collection, start, end), self.destination.summary(collection, start, end)
+        s, d = (
+            self._summary(self.source, collection, start, end),
+            self._summary(self.destination, collection, start, end),
+        )
         if s != d:
             return s, d
         result.covered += s.count
@@ -305,6 +318,12 @@ class Comparison:
         starts: list[str | None] = [start, *cuts]
         ends: list[str | None] = [*cuts, end]
         return list(zip(starts, ends, strict=True))
+
+    def _summary(self, reader: Reader, collection: str, start: str | None = None, end: str | None = None) -> Summary:
+        """A range's count + checksum, record versions included where both sides' checksums can cover them."""
+        if versions_in_checksums(self.source, self.destination, collection):
+            return reader.versioned_summary(collection, start, end)  # type: ignore[attr-defined, no-any-return]
+        return reader.summary(collection, start, end)
 
     def _recount(self, collection: str, result: CollectionResult) -> None:
         for attr, reader in (("source_count", self.source), ("destination_count", self.destination)):
@@ -375,6 +394,15 @@ class Comparison:
                 result.destination_count = (result.destination_count or 0) + only_dst + both
             _close(src_iter)
             _close(dst_iter)
+
+
+def versions_in_checksums(source: Reader, destination: Reader, collection: str) -> bool:
+    """Whether range checksums cover record versions: the source's mapping declares a version and both sides
+    compute versioned checksums where the data is (the Storage Service's ``summary?versions=true``)."""
+    mapping = getattr(source, "mapping", {}).get(collection)
+    if mapping is None or mapping.version is None:
+        return False
+    return all(getattr(r, "versions_in_checksums", lambda _c: False)(collection) for r in (source, destination))
 
 
 def _close(iterator: Iterator[Any]) -> None:

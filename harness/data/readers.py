@@ -311,6 +311,9 @@ class SourceReader:
         """Count and checksum over the record digests (``digests``: version included), in PostgreSQL."""
         return self._summary(collection, start, end, versioned=True)
 
+    def versions_in_checksums(self, collection: str) -> bool:
+        return True  # computed here, in SQL
+
     def _summary(self, collection: str, start: str | None, end: str | None, *, versioned: bool) -> Summary:
         m, relation, key = self.relation(collection)
         where, params = m.range_clause(key, start, end, None)
@@ -400,6 +403,7 @@ class DestinationReader:
         self.page_size = min(page_size, 5000)  # the contract's maximum
         self.retries = retries
         self.headers = dict(headers or {})
+        self._versioned: dict[str, bool] = {}
         self._own_client = client is None
         self.client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
         try:
@@ -495,7 +499,17 @@ class DestinationReader:
         return Summary(int(body["count"]), str(body["checksum"]))
 
     def versioned_summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
-        """Over the record digests (version included): the Storage Service's summary has no versions, so the
-        records are streamed."""
+        """Over the record digests (version included): the Storage Service's ``summary?versions=true`` where it
+        has it (its answer says so), else the records are streamed and digested here."""
+        if self.versions_in_checksums(collection):
+            body = self._get(collection, start, "summary", {"start": start, "end": end, "versions": "true"})
+            return Summary(int(body["count"]), str(body["checksum"]))
         digests = list(self.digests(collection, start, end))
         return Summary(len(digests), digest_checksum(digests))
+
+    def versions_in_checksums(self, collection: str) -> bool:
+        """Whether the service's range summary covers versions: asked once per collection, over an empty range."""
+        if collection not in self._versioned:
+            body = self._get(collection, None, "summary", {"start": "~", "end": "~~", "versions": "true"})
+            self._versioned[collection] = body.get("versions") is True
+        return self._versioned[collection]

@@ -1,7 +1,8 @@
 """Recursive bisection: differing key ranges are split into ``bisection_factor`` sub-ranges, settled by count +
 checksum on both sides (PostgreSQL over the declared query, the Storage Service's range summary) until at most
 ``bisection_threshold`` records are left, which are read. It finds what reading everything finds (missing,
-extra, changed; one per range and many per range; at the first and the last key) and reads fewer records."""
+extra, changed; one per range and many per range; at the first and the last key; a version alone) and reads
+fewer records."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def damaged() -> Iterator[tuple[StackInfo, set[tuple[str, str]]]]:
         for key in [keys[-1], keys[60], *keys[150:156]]:  # the last key, one alone, six in one range
             storage.edit(key, lambda d: d.update(name=d["name"] + " (changed)"))
             expected.add((key, "changed"))
+        record = storage.get(keys[220])  # the same document under the next version: only the version differs
+        storage.put(keys[220], record["document"], version=record["version"] + 1)
+        expected.add((keys[220], "changed"))
         yield info, expected
 
 
@@ -47,6 +51,7 @@ def test_bisection_finds_every_difference_and_reads_less(damaged: tuple[StackInf
     bisected = run_compare(info, SETTINGS, checksums=True)
     everything = run_compare(info, SETTINGS, checksums=False)
     assert _found(bisected) == _found(everything) == expected, bisected.summary()
+    assert not bisected.notes, bisected.notes  # the checksums cover versions (summary?versions=true)
     characters = next(c for c in bisected.collections if c.collection == "characters")
     read = characters.covered - characters.by_checksum
     assert characters.coverage == 1.0 and characters.segments > 4
