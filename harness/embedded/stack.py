@@ -8,8 +8,8 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,12 @@ class StackInfo:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, data: str | Mapping[str, Any]) -> StackInfo:
+        """What ``to_json`` (``harness up --json``) wrote; keys this version does not know are ignored."""
+        values = json.loads(data) if isinstance(data, str) else data
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
 class EmbeddedStack:

@@ -4,21 +4,24 @@ pristine target, clients per backend, synthetic records, seeded data and the fuz
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from ..config import RunSettings, Target, resolve_target
-from ..config.loader import local_target
 from ..config.model import LOCAL
 from ..errors import HarnessError
 from ..fuzz.profiles import FuzzProfile, configure_pytest
+from ..targets import local_target_of
 from .exchanges import ExchangeLog
 from .hooks import selected_backends
 from .keys import CONFIG, EXCHANGES, PROFILE, RUN, SETTINGS
 from .shared_stack import SharedLocalStack
 from .synthetic import SYNTHETIC_OWNER, SyntheticRecords
+
+if TYPE_CHECKING:
+    from ..embedded.stack import StackInfo
 
 
 @pytest.fixture(scope="session")
@@ -53,16 +56,11 @@ def _run_target(pytestconfig: pytest.Config, role: str) -> Target:
         info = SharedLocalStack(run_id, owner, config.local, role).info()
     except HarnessError as exc:
         pytest.exit(f"harness: {exc}", returncode=3)
-    return local_target(
-        {"legacy": info["legacy_url"], "storage": info["storage_url"]},
-        info["source_dsn"],
-        info["storage_service_url"],
-        info["storage_database"],
-    )
+    return local_target_of(info)
 
 
 @pytest.fixture(scope="session")
-def local_stack(target: Target, pytestconfig: pytest.Config) -> dict[str, Any]:
+def local_stack(target: Target, pytestconfig: pytest.Config) -> StackInfo:
     """The embedded default's description (``control_url`` stops and starts its Storage Service)."""
     if target.name != LOCAL:
         pytest.skip(f"needs the embedded default, not target {target.name!r}")

@@ -95,3 +95,31 @@ def test_a_rehearsal_target_without_all_its_scripts_skips_the_rehearsal_saying_w
     assert run.returncode == 0, run.stderr
     line = next(x for x in run.stdout.splitlines() if x.startswith("rollback.restore"))
     assert "[targets.rehearsal.gate.scripts] lacks restore" in line
+
+
+MUTATE = """
+import os, psycopg
+with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+    first = "SELECT id FROM characters ORDER BY id LIMIT 1"
+    conn.execute(f"UPDATE characters SET char_name = char_name || '!' WHERE id = ({first})")
+"""
+
+
+@pytest.mark.parametrize("broken", ["stop", "restore", "cleanup"])
+def test_a_rollback_script_that_does_nothing_fails_its_check(
+    unmigrated: StackInfo, tmp_path: Path, broken: str
+) -> None:
+    overrides = {broken: "true"}
+    if broken == "restore":  # the source changes after the backup (as a live migration's would); restore must undo it
+        mutate = tmp_path / "mutate.py"
+        mutate.write_text(MUTATE, encoding="utf-8")
+        overrides["import"] = f"{PY} -m reference_system.scripts import_to_storage {{export_file}} && {PY} {mutate}"
+    config = _config(tmp_path / "harness.toml", unmigrated, _scripts(**overrides))
+    run = run_gate(tmp_path, "--target", "rehearsal", *PHASES, env=_env(unmigrated, config))
+    assert run.returncode == 1, run.stdout[-3000:]
+    check = run.check(f"rollback.{broken}")
+    assert check["outcome"] == "fail", check
+    if broken == "restore":
+        assert any(f["detail"].startswith("changed record") for f in check["findings"]), check["findings"]
+    if broken == "cleanup":
+        assert "still holds records" in check["summary"]
