@@ -11,9 +11,9 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-from ..data.settings import parse_compare_settings
+from ..data.settings import CompareSettings, parse_compare_settings
 from ..durations import parse_duration
 from ..errors import ConfigError, did_you_mean
 from .model import (
@@ -122,6 +122,17 @@ _TYPE_NAMES = {
 }
 
 
+class _Features(TypedDict):
+    """The sections features read, as Target's keyword arguments."""
+
+    gate: GateSettings
+    thresholds: ThresholdSettings
+    load_compare: LoadCompareSettings
+    differential: DifferentialSettings
+    compare: CompareSettings
+    suites: SuiteSettings
+
+
 class _Reader:
     def __init__(self, path: str, env: Mapping[str, str]) -> None:
         self.path = path
@@ -178,20 +189,6 @@ class _Reader:
                 f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}"
                 + did_you_mean(environment, ENVIRONMENTS),
             )
-        backends: dict[str, Backend] = {}
-        for backend_name, section in data.get("backends", {}).items():
-            bp = f"{p}backends.{backend_name}"
-            if backend_name not in BACKENDS:
-                raise self.error(
-                    bp, f"unknown backend{did_you_mean(backend_name, BACKENDS)} (backends are {', '.join(BACKENDS)})"
-                )
-            if not isinstance(section, dict):
-                raise self.error(bp, 'must be a table with url = "..."')
-            values = self.section(section, "backend", bp + ".")
-            backends[backend_name] = Backend(
-                backend_name,
-                _url(self, self.require(values, "url", bp + "."), bp + ".url"),
-            )
         source = destination = prometheus = None
         if "source" in data:
             values = self.section(data["source"], "source", p + "source.")
@@ -210,34 +207,59 @@ class _Reader:
         if "timeouts" in data:
             values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
             timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
-        gate = self.gate(data["gate"], p + "gate.") if "gate" in data else GateSettings()
-        thresholds = self.thresholds(data["thresholds"], p + "thresholds.") if "thresholds" in data else None
-        load_compare = self.load_compare(data["load_compare"], p + "load_compare.") if "load_compare" in data else None
-        differential = self.section(data.get("differential", {}), "differential", p + "differential.")
-        noise = self.strings(differential, "noise", p + "differential.", 'e.g. ["updated_at"]')
-        compare = parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare.")
-        suites = SuiteSettings()
-        if "suites" in data:
-            self.check(data["suites"], SECTION_KEYS["suites"], p + "suites.")
-            suites = parse_suite_settings(data["suites"], f"{self.path}: {p}suites.")
-        extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
             environment=environment,
-            backends=backends,
+            backends=self.backends(data.get("backends", {}), p),
             source=source,
             destination=destination,
             prometheus=prometheus,
             auth=auth,
             timeouts=timeouts,
-            extra=extra,
-            gate=gate,
-            thresholds=thresholds or ThresholdSettings(),
-            load_compare=load_compare or LoadCompareSettings(),
-            differential=DifferentialSettings(noise=noise),
-            compare=compare,
-            suites=suites,
+            extra={k: data[k] for k in EXTRA_SECTIONS if k in data},
+            **self.features(data, p),
         )
+
+    def backends(self, data: Mapping[str, Any], p: str) -> dict[str, Backend]:
+        backends: dict[str, Backend] = {}
+        for backend_name, section in data.items():
+            bp = f"{p}backends.{backend_name}"
+            if backend_name not in BACKENDS:
+                raise self.error(
+                    bp, f"unknown backend{did_you_mean(backend_name, BACKENDS)} (backends are {', '.join(BACKENDS)})"
+                )
+            if not isinstance(section, dict):
+                raise self.error(bp, 'must be a table with url = "..."')
+            values = self.section(section, "backend", bp + ".")
+            backends[backend_name] = Backend(
+                backend_name,
+                _url(self, self.require(values, "url", bp + "."), bp + ".url"),
+            )
+        return backends
+
+    def features(self, data: Mapping[str, Any], p: str) -> _Features:
+        """The sections features read (Target's keyword arguments), each a checked value object."""
+        differential = self.section(data.get("differential", {}), "differential", p + "differential.")
+        suites = SuiteSettings()
+        if "suites" in data:
+            self.check(data["suites"], SECTION_KEYS["suites"], p + "suites.")
+            suites = parse_suite_settings(data["suites"], f"{self.path}: {p}suites.")
+        return {
+            "gate": self.gate(data["gate"], p + "gate.") if "gate" in data else GateSettings(),
+            "thresholds": (
+                self.thresholds(data["thresholds"], p + "thresholds.") if "thresholds" in data else ThresholdSettings()
+            ),
+            "load_compare": (
+                self.load_compare(data["load_compare"], p + "load_compare.")
+                if "load_compare" in data
+                else LoadCompareSettings()
+            ),
+            "differential": DifferentialSettings(
+                noise=self.strings(differential, "noise", p + "differential.", 'e.g. ["updated_at"]')
+            ),
+            "compare": parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare."),
+            "suites": suites,
+        }
 
     def strings(self, data: Mapping[str, Any], key: str, prefix: str, example: str = "") -> tuple[str, ...]:
         values = data.get(key, [])

@@ -98,6 +98,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return _cmd_against_snapshot(args)
     if args.sample is not None and not 0 < args.sample <= 1:
         raise ConfigError("--sample must be a fraction in (0, 1], e.g. 0.05 for 5% of the key ranges")
+    if args.recheck_after is not None and args.recheck_after < 0:
+        raise ConfigError("--recheck-after must be a number of seconds, 0 or more")
     for name, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
         if value is not None and value <= 0:
             raise ConfigError(f"{name} must be positive")
@@ -112,6 +114,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 checksums=False if args.no_checksums else None,
                 progress=progress,
+                recheck_after=args.recheck_after,
             )
             report = compare(src, dst, settings, options)
         return _emit(report, args)
@@ -232,6 +235,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--side", choices=("source", "destination"), help="with --against-snapshot (default: source)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--recheck-after",
+        type=float,
+        metavar="SECONDS",
+        help="read every mismatch again after this delay; one that became equal counts as in flight",
+    )
     _output_options(p)
     p.set_defaults(func=_cmd_compare)
 

@@ -62,6 +62,7 @@ class CompareOptions:
     checksums: bool | None = None  # None: the settings decide
     detail_limit: int = 1000  # differences kept with their details (the rest are counted)
     progress: ProgressFn | None = None  # called as records are settled (harness.data.progress)
+    recheck_after: float | None = None  # read every listed mismatch again after this many seconds (live migrations)
 
 
 class _Stop(Exception):
@@ -212,8 +213,54 @@ class Comparison:
                 break
             finally:
                 self._clock(result, done=True)
+        if self.options.recheck_after is not None and self.report.differences:
+            self._recheck(self.options.recheck_after)
         self.report.elapsed_s = time.monotonic() - started
         return self.report
+
+    def _recheck(self, delay: float) -> None:
+        """Read each listed mismatch again after ``delay`` seconds; one that has become equal was a record still
+        being migrated ("in flight", pgCompare's and DMS's recheck), not a difference."""
+        time.sleep(delay)
+        results = {r.collection: r for r in self.report.collections}
+        kept: list[Difference] = []
+        by_collection: dict[str, list[Difference]] = {}
+        for diff in self.report.differences:
+            if diff.kind == "duplicate":
+                kept.append(diff)  # a repeated key does not settle by waiting
+            else:
+                by_collection.setdefault(diff.collection, []).append(diff)
+        for collection, diffs in by_collection.items():
+            keys = sorted({d.key for d in diffs})
+            try:
+                src = self.source.fetch(collection, keys)
+                dst = self.destination.fetch(collection, keys)
+            except ReadFailure as exc:
+                self.report.notes.append(f"{collection}: mismatches not rechecked ({exc})")
+                kept.extend(diffs)
+                continue
+            canon_s = Canonicalizer(self.settings, collection, self.source.side)
+            canon_d = Canonicalizer(self.settings, collection, self.destination.side)
+            tolerance = self.settings.for_collection(self.settings.tolerance, collection)
+            result = results[collection]
+            for diff in diffs:
+                s, d = src.get(diff.key), dst.get(diff.key)
+                if s is not None and d is not None:
+                    a, b = canon_s(s), canon_d(d)
+                    settled = a == b or (bool(tolerance) and a == within_tolerance(a, b, tolerance))
+                else:
+                    settled = s is None and d is None  # deleted on both sides meanwhile
+                if not settled:
+                    kept.append(diff)
+                    continue
+                counter = _COUNTERS[diff.kind]
+                setattr(result, counter, getattr(result, counter) - 1)
+                result.in_flight += 1
+                if diff.kind == "changed":
+                    result.equal += 1
+        self.report.differences = sorted(kept, key=lambda d: (d.collection, d.key))
+        if self.report.unlisted:
+            self.report.notes.append(f"{self.report.unlisted} unlisted differences were not rechecked")
 
     def _segments(self, total: int) -> list[Bound]:
         parts = max(1, math.ceil(total / self.settings.segment_size))

@@ -24,7 +24,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -68,6 +68,7 @@ class Reader(Protocol):
 
     def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]: ...
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary: ...
+    def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def close(self) -> None: ...
 
 
@@ -234,7 +235,10 @@ class SourceReader:
         m = self._mapping(collection)
         return m, sql.SQL("({}) AS q").format(embedded(m.source_query())), sql.SQL("q.key")
 
-    def pages(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[RawRecord]]:
+    def pages(
+        self, collection: str, start: str | None = None, end: str | None = None, keys: Sequence[str] | None = None
+    ) -> Iterator[list[RawRecord]]:
+        """Pages of [start, end) in key order; ``keys``: only the records with these keys."""
         m = self._mapping(collection)
         if m.table is not None:
             relation: sql.Composable = sql.SQL("{} AS t").format(sql.Identifier(m.table))
@@ -247,6 +251,10 @@ class SourceReader:
         last: str | None = None
         while True:
             where, params = m.range_clause(key, start, end, after)
+            if keys is not None:
+                array = {"uuid": "uuid[]", "text": "text[]", "integer": "bigint[]"}[m.key_type]
+                where = sql.SQL("{} AND {} = ANY(%s::{})").format(where, key, sql.SQL(array))
+                params.append(list(keys))
             query = sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT %s").format(relation, where, m.key_order(key))
             rows = self.query(collection, after, query, [*params, self.page_size])
             if not rows:
@@ -298,6 +306,10 @@ class SourceReader:
 
     def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]:
         return prefetched(self.pages(collection, start, end))
+
+    def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records with these keys, as ``read`` gives them (a key not found is left out)."""
+        return {key: raw for page in self.pages(collection, keys=keys) for key, raw in page}
 
     def checksum_form(self, collection: str) -> str:
         return self._mapping(collection).source_checksum_form
@@ -480,6 +492,28 @@ class DestinationReader:
             after = body.get("next_after")
             if after is None:
                 return
+
+    def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records with these keys, as ``read`` gives them, one request each (404: not there)."""
+        found: dict[str, dict[str, Any]] = {}
+        base = f"{self.url}/databases/{self.database}/collections/{self.collection_name(collection)}/records"
+        for key in keys:
+
+            def get(key: str = key) -> httpx.Response:
+                response = self.client.get(f"{base}/{key}", headers=self.headers)
+                if response.status_code >= 500 or response.status_code == 429:
+                    raise _Transient(f"HTTP {response.status_code} from records/{key}")
+                return response
+
+            response = _retrying(
+                self.side, collection, key, self.retries, (httpx.TransportError, _Transient), get, lambda: None
+            )
+            if response.status_code == 200:
+                item = response.json()
+                found[key] = {**item["document"], "id": item["id"], "version": item["version"]}
+            elif response.status_code != 404:
+                raise HarnessError(f"the Storage Service answered {response.status_code} to records/{key}")
+        return found
 
     def pages(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[RawRecord]]:
         for items in self.items(collection, start, end):

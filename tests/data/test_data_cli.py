@@ -99,6 +99,17 @@ def test_progress_goes_to_stderr_and_quiet_silences_it(config: Path, faulty: Sta
     assert quiet.stderr == "" and quiet.stdout.startswith("data compare: DIFFERENT")
 
 
+def test_recheck_keeps_differences_that_stay(config: Path, faulty: StackInfo) -> None:
+    run = harness(config, "compare", "--target", "rehearsal", "--recheck-after", "0", "--json", "--quiet")
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    characters = next(c for c in report["collections"] if c["collection"] == "characters")
+    assert characters["in_flight"] == 0 and characters["missing"] == characters["extra"] == 1
+    assert {d["key"] for d in report["differences"]} >= {faulty.data_faults["missing_records"][0]}
+    bad = harness(config, "compare", "--target", "rehearsal", "--recheck-after", "-1")
+    assert bad.returncode == 2 and "--recheck-after must be" in bad.stderr
+
+
 def test_human_summary_and_max_diffs(config: Path) -> None:
     run = harness(config, "compare", "--target", "rehearsal", "--max-diffs", "1", "--collection", "characters")
     assert run.returncode == 1

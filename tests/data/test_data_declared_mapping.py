@@ -319,3 +319,29 @@ def test_the_cli_reads_the_declared_mapping(deployment: Deployment) -> None:
     problems = json.loads(run.stdout)["problems"]
     assert f"destination heroes/{hero}" in [p["where"] for p in problems]
     assert {p["kind"] for p in problems} == {"dangling reference"}
+
+
+def test_recheck_counts_records_still_in_flight(deployment: Deployment) -> None:
+    """--recheck-after: a mismatch that the migration settles during the run is in flight, not a difference."""
+    codes = sorted(deployment.heroes)
+    caught_up, late, wrong = codes[5], codes[20], codes[40]
+    originals = {key: deployment.get("hero_docs", key) for key in (caught_up, late, wrong)}
+    deployment.put("hero_docs", caught_up, {**originals[caught_up], "level": 77})
+    deployment.delete("hero_docs", late)
+    deployment.put("hero_docs", wrong, {**originals[wrong], "level": 88})
+
+    def migration_catches_up(collection: str, covered: int, total: int, differences: int, done: bool) -> None:
+        if collection == "heroes" and done:  # after the pass, before the recheck: two records arrive
+            deployment.put("hero_docs", caught_up, originals[caught_up])
+            deployment.put("hero_docs", late, originals[late])
+
+    target = resolve_target(load_config(deployment.config), "game")
+    assert target is not None
+    with open_sides(target) as (settings, source, destination):
+        assert source is not None and destination is not None
+        options = CompareOptions(collections=("heroes",), progress=migration_catches_up, recheck_after=0.1)
+        report = compare(source, destination, settings, options)
+    heroes = report.collections[0]
+    assert (heroes.in_flight, heroes.changed, heroes.missing) == (2, 1, 0), report.summary()
+    assert [(d.key, d.kind) for d in report.differences] == [(wrong, "changed")]
+    assert report.verdict == "different" and "in flight 2" in report.summary()
