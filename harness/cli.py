@@ -52,6 +52,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
             print(f"storage backend        {info.storage_url}")
             print(f"Storage Service        {info.storage_service_url} (database {info.storage_database})")
             print(f"source DSN             {redact(info.source_dsn)}")
+            print(f"reader DSN             {redact(info.reader_dsn)} (read-only, the data checks')")
+            print("storage tokens         read, write, admin, other database, operator: *** (--json prints them)")
             print(f"PostgreSQL             {redact(info.postgres)}")
             print(f"control API            {info.control_url} (POST /storage-service/stop|start)")
             print(

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 
 from .config import Config, Target, load_config, resolve_settings, resolve_target
-from .config.loader import local_target
+from .config.loader import stack_target
 from .config.model import LOCAL
 
 
@@ -34,12 +35,7 @@ def open_target(
     )
     try:
         info = stack.start()
-        yield local_target(
-            {"legacy": info.legacy_url, "storage": info.storage_url},
-            info.source_dsn,
-            info.storage_service_url,
-            info.storage_database,
-        )
+        yield stack_target(asdict(info))
     finally:
         stack.stop()
 

@@ -27,6 +27,7 @@ from .model import (
     GateSettings,
     LocalSettings,
     Prometheus,
+    SecurityProbes,
     Source,
     Target,
     Timeouts,
@@ -52,15 +53,17 @@ TARGET_KEYS: dict[str, type | tuple[type, ...]] = {
     "auth": dict,
     "timeouts": dict,
     "gate": dict,
+    "security": dict,
     **dict.fromkeys(EXTRA_SECTIONS, dict),
 }
 SECTION_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "backend": {"url": str},
     "source": {"dsn": str},
-    "destination": {"url": str, "database": str},
+    "destination": {"url": str, "database": str, "token": str},
     "prometheus": {"url": str},
     "auth": {"bearer_token": str, "header_name": str, "header_value": str},
     "timeouts": {"connect": (int, float), "read": (int, float)},
+    "security": {"other_database_token": str, "read_token": str, "collection": str},
     "gate": {"profile": str, "phases": list, "skip": list, "report_only": list, "budgets": dict, "rehearse": bool},
 }
 _TYPE_NAMES = {
@@ -152,6 +155,7 @@ class _Reader:
             destination = Destination(
                 _url(self, self.require(values, "url", p + "destination."), p + "destination.url"),
                 values.get("database", "character_db"),
+                values.get("token") or None,
             )
         if "prometheus" in data:
             values = self.section(data["prometheus"], "prometheus", p + "prometheus.")
@@ -162,6 +166,14 @@ class _Reader:
             values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
             timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
         gate = self.gate(data["gate"], p + "gate.") if "gate" in data else GateSettings()
+        security = SecurityProbes()
+        if "security" in data:
+            values = self.section(data["security"], "security", p + "security.")
+            security = SecurityProbes(
+                other_database_token=values.get("other_database_token") or None,
+                read_token=values.get("read_token") or None,
+                collection=values.get("collection") or "characters",
+            )
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
@@ -174,6 +186,7 @@ class _Reader:
             timeouts=timeouts,
             extra=extra,
             gate=gate,
+            security=security,
         )
 
     def gate(self, data: Mapping[str, Any], prefix: str) -> GateSettings:
@@ -279,12 +292,37 @@ def resolve_target(config: Config, name: str) -> Target | None:
     return config.targets[name]
 
 
-def local_target(urls: Mapping[str, str], source_dsn: str, destination_url: str, database: str) -> Target:
-    """The built-in target, once the embedded default is up."""
+def local_target(
+    urls: Mapping[str, str],
+    source_dsn: str,
+    destination_url: str,
+    database: str,
+    *,
+    token: str | None = None,
+    security: SecurityProbes | None = None,
+) -> Target:
+    """The built-in target, once the embedded default is up: ``source_dsn`` is the stack's read-only role,
+    ``token`` its read token; ``security`` the stack's own probe tokens."""
     return Target(
         name=LOCAL,
         environment="dev",
         backends={"legacy": Backend("legacy", urls["legacy"]), "storage": Backend("storage", urls["storage"])},
         source=Source(source_dsn),
-        destination=Destination(destination_url, database),
+        destination=Destination(destination_url, database, token),
+        security=security or SecurityProbes(),
+    )
+
+
+def stack_target(info: Mapping[str, Any]) -> Target:
+    """``local_target`` from an embedded default's description (``StackInfo`` as a dict, or ``harness up --json``)."""
+    return local_target(
+        {"legacy": info["legacy_url"], "storage": info["storage_url"]},
+        info.get("reader_dsn") or info["source_dsn"],
+        info["storage_service_url"],
+        info["storage_database"],
+        token=info.get("storage_read_token") or None,
+        security=SecurityProbes(
+            other_database_token=info.get("storage_other_token") or None,
+            read_token=info.get("storage_read_token") or None,
+        ),
     )

@@ -52,6 +52,7 @@ def open_sides(
                 page_size=settings.page_size,
                 retries=settings.retries,
                 timeout=max(target.timeouts.read, 30.0),
+                token=target.destination.token,
             )
             stack.callback(dst.close)
         yield settings, src, dst

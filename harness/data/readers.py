@@ -297,6 +297,7 @@ class DestinationReader:
         retries: int = 3,
         client: httpx.Client | None = None,
         timeout: float = 30.0,
+        token: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.database = database
@@ -304,6 +305,8 @@ class DestinationReader:
         self.retries = retries
         self._own_client = client is None
         self.client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+        if token:  # the harness's read token ([targets.X.destination] token)
+            self.client.headers["Authorization"] = f"Bearer {token}"
         try:
             self.client.get(f"{self.url}/health")
         except httpx.TransportError as exc:

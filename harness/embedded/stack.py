@@ -18,6 +18,44 @@ from .postgres import EmbeddedPostgres, ExternalPostgres, PostgresProvider
 from .processes import ServiceProcess
 
 STORAGE_DATABASE = "character_db"
+OTHER_DATABASE = "harness_probe"  # the database of the cross-database probe token; never provisioned
+
+
+@dataclass(frozen=True)
+class StackTokens:
+    """The Storage Service's bearer tokens, made at start (``harness up --json`` prints them)."""
+
+    read: str  # read on character_db: the harness's data readers and every other harness client
+    write: str  # write on character_db: the Character Service's storage backend
+    admin: str  # admin on character_db: the migration (provisioning, import)
+    other_database: str  # admin on harness_probe: a token of another database, for the security checks
+    operator: str  # admin on every database: the harness's own tests, which provision scratch databases
+
+    def __repr__(self) -> str:
+        return "StackTokens(***)"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.read, self.write, self.admin, self.other_database, self.operator)
+
+    @classmethod
+    def generate(cls) -> StackTokens:
+        from ..reference.access import new_token  # the launcher's lazy import
+
+        return cls(*(new_token() for _ in range(5)))
+
+    def table(self) -> str:
+        """``STORAGE_TOKENS`` for the Storage Service."""
+        from ..reference.access import ANY_DATABASE, Grant, issue
+
+        return issue(
+            {
+                self.read: Grant(STORAGE_DATABASE, "read"),
+                self.write: Grant(STORAGE_DATABASE, "write"),
+                self.admin: Grant(STORAGE_DATABASE, "admin"),
+                self.other_database: Grant(OTHER_DATABASE, "admin"),
+                self.operator: Grant(ANY_DATABASE, "admin"),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -25,7 +63,7 @@ class StackInfo:
     legacy_url: str
     storage_url: str
     storage_service_url: str
-    source_dsn: str
+    source_dsn: str = field(repr=False)  # the legacy service's own role (owner of the tables)
     storage_database: str
     characters: int
     seed: int
@@ -34,9 +72,30 @@ class StackInfo:
     data_faults: dict[str, list[str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     control_url: str = ""
+    reader_dsn: str = field(default="", repr=False)  # harness_reader: SELECT only, what the data checks use
+    storage_read_token: str = field(default="", repr=False)
+    storage_write_token: str = field(default="", repr=False)
+    storage_admin_token: str = field(default="", repr=False)
+    storage_other_token: str = field(default="", repr=False)  # admin on other_database
+    storage_operator_token: str = field(default="", repr=False)  # admin on every database
+    other_database: str = OTHER_DATABASE
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value of this description that must never reach a log or report."""
+        return tuple(
+            v
+            for v in (
+                self.storage_read_token,
+                self.storage_write_token,
+                self.storage_admin_token,
+                self.storage_other_token,
+                self.storage_operator_token,
+            )
+            if v
+        )
 
 
 class EmbeddedStack:
@@ -46,7 +105,7 @@ class EmbeddedStack:
     def __init__(
         self, *, characters: int = 1000, seed: int = 42, pg_dsn: str | None = None, faults: Sequence[str] = ()
     ) -> None:
-        from ..reference.faults import STACK_FAULTS, FaultError, parse_faults  # the launcher's lazy import
+        from ..reference.faults import DATA_FAULTS, STACK_FAULTS, FaultError, parse_faults  # the launcher's lazy import
 
         if characters < 0:
             raise StackError("--characters must be zero or more")
@@ -55,6 +114,9 @@ class EmbeddedStack:
         except FaultError as exc:
             raise StackError(str(exc)) from None
         self._stack_faults = {f.name: f for f in self.faults if f.name in STACK_FAULTS}
+        self._data_faults = {n: int(f.number) for n, f in self._stack_faults.items() if n in DATA_FAULTS}
+        writer = self._stack_faults.get("reader_can_write")
+        self._reader_can_write_sql = writer is not None and writer.value in ("postgres", "both")
         self.characters = characters
         self.seed = seed
         self.pg_dsn = pg_dsn
@@ -92,21 +154,33 @@ class EmbeddedStack:
         timings["postgres_s"] = time.perf_counter() - t0
 
         fault_env = ",".join(f.spec() for f in self.faults)
-        self.storage_service = ServiceProcess("storage-service", "storage", {"DATABASE_URL": storage_dsn}, self.workdir)
+        tokens = StackTokens.generate()
+        self.storage_service = ServiceProcess(
+            "storage-service",
+            "storage",
+            {"DATABASE_URL": storage_dsn, "STORAGE_TOKENS": tokens.table(), "HARNESS_FAULTS": fault_env},
+            self.workdir,
+        )
         self.storage_service.start()
         t = time.perf_counter()
         seed.seed_legacy(source_dsn, characters=self.characters, seed=self.seed)
+        reader_dsn = self.postgres.create_reader(source_dsn, can_write=self._reader_can_write_sql)
         timings["seed_s"] = time.perf_counter() - t
         self.storage_service.wait_healthy()
 
         t = time.perf_counter()
         export_dir = self.workdir / "export"
         migration.export_data(source_dsn, export_dir)
-        migration.import_to_storage(export_dir / "export.jsonl", self.storage_service.url, STORAGE_DATABASE)
+        migration.import_to_storage(
+            export_dir / "export.jsonl", self.storage_service.url, STORAGE_DATABASE, token=tokens.admin
+        )
         timings["migrate_s"] = time.perf_counter() - t
 
-        data_faults = {n: int(f.number) for n, f in self._stack_faults.items() if n != "storage_outage"}
-        touched = apply_data_faults(self.storage_service.url, STORAGE_DATABASE, data_faults) if data_faults else {}
+        touched = (
+            apply_data_faults(self.storage_service.url, STORAGE_DATABASE, self._data_faults, token=tokens.write)
+            if self._data_faults
+            else {}
+        )
 
         self.legacy = ServiceProcess(
             "character-legacy",
@@ -121,6 +195,7 @@ class EmbeddedStack:
                 "USE_STORAGE_SERVICE": "true",
                 "STORAGE_SERVICE_URL": self.storage_service.url,
                 "STORAGE_DATABASE": STORAGE_DATABASE,
+                "STORAGE_TOKEN": tokens.write,
                 "HARNESS_FAULTS": fault_env,
             },
             self.workdir,
@@ -144,6 +219,12 @@ class EmbeddedStack:
             faults=[f.spec() for f in self.faults],
             data_faults=touched,
             timings={k: round(v, 3) for k, v in timings.items()},
+            reader_dsn=reader_dsn,
+            storage_read_token=tokens.read,
+            storage_write_token=tokens.write,
+            storage_admin_token=tokens.admin,
+            storage_other_token=tokens.other_database,
+            storage_operator_token=tokens.operator,
         )
         return self.info
 

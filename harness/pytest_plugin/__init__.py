@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ..config import Config, RunSettings, Target, load_config, resolve_settings, resolve_target
-from ..config.loader import local_target
+from ..config.loader import stack_target
 from ..config.model import BACKENDS, LOCAL
 from ..errors import HarnessError
 from ..fuzz.profiles import register_profiles
@@ -38,6 +38,7 @@ SUITE_MARKERS = {
     "data": "data parity between source and destination",
     "contract": "schemathesis fuzzing of the contract",
     "differential": "the two backends held against each other",
+    "security": "access control of the Storage Service and the harness's own credentials (read-only)",
 }
 
 
@@ -241,12 +242,7 @@ def _run_target(pytestconfig: pytest.Config, role: str) -> Target:
         info = SharedLocalStack(run_id, owner, config.local, role).info()
     except HarnessError as exc:
         pytest.exit(f"harness: {exc}", returncode=3)
-    return local_target(
-        {"legacy": info["legacy_url"], "storage": info["storage_url"]},
-        info["source_dsn"],
-        info["storage_service_url"],
-        info["storage_database"],
-    )
+    return stack_target(info)
 
 
 @pytest.fixture(scope="session")

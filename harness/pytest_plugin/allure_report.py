@@ -20,6 +20,7 @@ SEVERITY = {
     "staging": "normal",
     "contract": "normal",
     "differential": "normal",
+    "security": "blocker",
 }
 FEATURES = {
     "smoke": "Post-deploy smoke",
@@ -29,6 +30,7 @@ FEATURES = {
     "data": "Data parity",
     "contract": "Contract fuzzing",
     "differential": "Backend differential",
+    "security": "Access control",
 }
 
 

@@ -17,7 +17,9 @@ from harness.embedded import StackInfo
 
 def run_compare(info: StackInfo, settings: CompareSettings, **options: Any) -> CompareReport:
     source = SourceReader(info.source_dsn, page_size=settings.page_size)
-    destination = DestinationReader(info.storage_service_url, info.storage_database, page_size=settings.page_size)
+    destination = DestinationReader(
+        info.storage_service_url, info.storage_database, page_size=settings.page_size, token=info.storage_read_token
+    )
     try:
         return compare(source, destination, settings, CompareOptions(**options))
     finally:
@@ -34,23 +36,24 @@ class Storage:
 
     def __init__(self, info: StackInfo) -> None:
         self.base = f"{info.storage_service_url}/databases/{info.storage_database}/collections"
+        self.http = httpx.Client(headers={"Authorization": f"Bearer {info.storage_write_token}"})
 
     def records(self, collection: str = "characters") -> list[dict[str, Any]]:
-        body = httpx.get(f"{self.base}/{collection}/records", params={"limit": 5000}).json()
+        body = self.http.get(f"{self.base}/{collection}/records", params={"limit": 5000}).json()
         return list(body["items"])
 
     def get(self, key: str, collection: str = "characters") -> dict[str, Any]:
-        response = httpx.get(f"{self.base}/{collection}/records/{key}")
+        response = self.http.get(f"{self.base}/{collection}/records/{key}")
         response.raise_for_status()
         return dict(response.json())
 
     def put(self, key: str, document: dict[str, Any], collection: str = "characters", version: int = 1) -> None:
         """Upsert keeping ``version`` (the batch endpoint, as the import writes), so only the data differs."""
         records = [{"id": key, "version": version, "document": document}]
-        httpx.post(f"{self.base}/{collection}/batch", json={"records": records}).raise_for_status()
+        self.http.post(f"{self.base}/{collection}/batch", json={"records": records}).raise_for_status()
 
     def delete(self, key: str, collection: str = "characters") -> None:
-        httpx.delete(f"{self.base}/{collection}/records/{key}").raise_for_status()
+        self.http.delete(f"{self.base}/{collection}/records/{key}").raise_for_status()
 
     def edit(self, key: str, change: Any) -> dict[str, Any]:
         """Apply ``change(document)`` (which edits in place) and store the result; returns the original."""
