@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import resources
+
 ID = "00000000-0000-4000-8000-000000000001"
 BODY = f'{{"items":[{{"id":"{ID}","owner":"seed"}}],"next_cursor":null,"id":"{ID}"}}'.encode()
 RESPONSE = (
@@ -46,7 +47,7 @@ class Bare(FastHttpUser):
 # imported as a module so locust does not also pick up its classes
 HARNESS = f"""
 import sys
-sys.path.insert(0, {str(ROOT / "locustfiles")!r})
+sys.path.insert(0, {str(resources.locustfile().parent)!r})
 from locust import constant
 import character_service as harness_locustfile
 

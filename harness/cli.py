@@ -19,7 +19,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from .embedded import EmbeddedStack
 
     if args.list_faults:
-        from .reference.faults import describe
+        from reference_system.faults import describe
 
         print(describe())
         return 0

@@ -12,10 +12,11 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
-CHARACTER_SERVICE = CONTRACTS / "character-service.openapi.yaml"
-STORAGE_SERVICE = CONTRACTS / "storage-service.openapi.yaml"
-ALERT_RULES = CONTRACTS / "alert-rules.yaml"
+from . import resources
+
+CHARACTER_SERVICE = resources.character_service_contract()
+STORAGE_SERVICE = resources.storage_service_contract()
+ALERT_RULES = resources.alert_rules()
 
 
 @cache

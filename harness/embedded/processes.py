@@ -41,7 +41,7 @@ class ServiceProcess:
     def start(self, port: int | None = None, timeout: float = 30.0) -> None:
         """Start the child and wait until it has bound its port (a previous port when restarting)."""
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        cmd = [sys.executable, "-m", "harness.reference.serve", self.service, "--port", str(port or self.port or 0)]
+        cmd = [sys.executable, "-m", "reference_system.serve", self.service, "--port", str(port or self.port or 0)]
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 cmd, env=env, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True

@@ -39,13 +39,13 @@ class StackTokens:
 
     @classmethod
     def generate(cls) -> StackTokens:
-        from ..reference.access import new_token  # the launcher's lazy import
+        from reference_system.access import new_token  # the launcher's lazy import
 
         return cls(*(new_token() for _ in range(5)))
 
     def table(self) -> str:
         """``STORAGE_TOKENS`` for the Storage Service."""
-        from ..reference.access import ANY_DATABASE, Grant, issue
+        from reference_system.access import ANY_DATABASE, Grant, issue
 
         return issue(
             {
@@ -105,7 +105,12 @@ class EmbeddedStack:
     def __init__(
         self, *, characters: int = 1000, seed: int = 42, pg_dsn: str | None = None, faults: Sequence[str] = ()
     ) -> None:
-        from ..reference.faults import DATA_FAULTS, STACK_FAULTS, FaultError, parse_faults  # the launcher's lazy import
+        from reference_system.faults import (  # the launcher's lazy import
+            DATA_FAULTS,
+            STACK_FAULTS,
+            FaultError,
+            parse_faults,
+        )
 
         if characters < 0:
             raise StackError("--characters must be zero or more")
@@ -142,8 +147,8 @@ class EmbeddedStack:
             raise
 
     def _start(self) -> StackInfo:
-        from ..reference import migration, seed  # lazy: only the launcher touches the reference
-        from ..reference.data_faults import apply_data_faults
+        from reference_system import migration, seed  # lazy: only the launcher touches the reference
+        from reference_system.data_faults import apply_data_faults
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

@@ -1,5 +1,5 @@
 """The Character Service contract as schemathesis sees it: always loaded from ``contracts/`` (never from what a
-server claims to serve), configured by the repository's ``schemathesis.toml``, and restricted to safe methods on
+server claims to serve), configured by the shipped ``contracts/schemathesis.toml``, and restricted to safe methods on
 a production target unless writes are allowed."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import resources
 from ..errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = ROOT / "contracts" / "character-service.openapi.yaml"
-SCHEMATHESIS_CONFIG = ROOT / "schemathesis.toml"
+CONTRACT = resources.character_service_contract()
+SCHEMATHESIS_CONFIG = resources.schemathesis_config()
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -23,11 +23,11 @@ def load_contract(path: Path = CONTRACT, *, negative: bool = True) -> Any:
     from schemathesis.config import SchemathesisConfig
 
     if not path.is_file():
-        raise ConfigError(f"contract {path} not found: run from the repository, or pass the contract's path")
+        raise ConfigError(f"contract {path} not found; pass the path of an existing contract file")
     config = SchemathesisConfig.from_path(SCHEMATHESIS_CONFIG) if SCHEMATHESIS_CONFIG.is_file() else None
-    if config is not None:  # schemathesis writes its reports there under pytest too, but does not create it
-        directory = Path(config.reports.directory)
-        (directory if directory.is_absolute() else ROOT / directory).mkdir(parents=True, exist_ok=True)
+    if config is not None:  # schemathesis writes its reports there (relative to the working directory) under
+        # pytest too, but does not create it
+        Path(config.reports.directory).mkdir(parents=True, exist_ok=True)
     schema = schemathesis.openapi.from_path(path, config=config)
     modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE] if negative else [GenerationMode.POSITIVE]
     schema.config.generation.update(modes=modes)

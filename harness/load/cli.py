@@ -17,7 +17,7 @@ from ..config.settings import parse_backend_choice
 from ..errors import ConfigError
 from ..redaction import redact
 from .rules import RuleSet, load_rules, parse_duration
-from .thresholds import BUNDLED_RULES, DEFAULT_RULES
+from .thresholds import DEFAULT_RULES
 
 REPORTS = Path("reports")
 
@@ -32,7 +32,7 @@ def _open(args: argparse.Namespace) -> AbstractContextManager[Target]:
 
 def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
     section = target.extra.get("thresholds") or {}
-    path = args.rules or section.get("rules") or (DEFAULT_RULES if Path(DEFAULT_RULES).is_file() else BUNDLED_RULES)
+    path = args.rules or section.get("rules") or DEFAULT_RULES
     window = parse_duration(args.window, "--window") if args.window else None
     for_raw: str | None = getattr(args, "for_", None)
     for_ = parse_duration(for_raw, "--for") if for_raw else None
@@ -160,7 +160,7 @@ def register(subparsers: Any) -> None:
     check.add_argument("--backend", help="legacy, storage or both (for /metrics; default: every backend)")
     check.add_argument("--source", choices=("auto", "prometheus", "metrics"), default="auto",
                        help="auto: Prometheus when the target names one, else /metrics")  # fmt: skip
-    check.add_argument("--rules", help=f"alert rule file (default: the target's thresholds.rules or {DEFAULT_RULES})")
+    check.add_argument("--rules", help="alert rule file (default: thresholds.rules, else the shipped alert-rules.yaml)")
     check.add_argument("--window", help="evaluate the rules over this window instead of theirs (e.g. 30s)")
     check.add_argument("--for", dest="for_", help="use this `for` instead of the rules' own (Prometheus source)")
     check.add_argument("--json", help="also write the report as JSON to this path")

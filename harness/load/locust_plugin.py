@@ -69,7 +69,7 @@ def _add_options(parser: Any, **_: Any) -> None:
 
     ui("--target", default="", help="harness target (harness.toml); its backend URL is the host unless --host is set")
     ui("--backend", default="storage", choices=list(BACKENDS), help="which backend of the target to load")
-    cli("--rules", default=None, help="Prometheus alert rule file (default contracts/alert-rules.yaml)")
+    cli("--rules", default=None, help="Prometheus alert rule file (default: the shipped contracts/alert-rules.yaml)")
     ui("--rule-window", default=None, help="evaluate every rule over this range window instead of its own, e.g. 30s")
     ui("--rule-for", default=None, help="use this `for` duration instead of each rule's own, e.g. 15s")
     cli("--p95-ms", type=float, default=None, help="extra threshold: p95 over the run (ms)")

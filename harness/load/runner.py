@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import resources
 from ..errors import ConfigError, HarnessError
 from .rules import parse_duration
 
-LOCUSTFILES = Path(__file__).resolve().parents[2] / "locustfiles"
-DEFAULT_LOCUSTFILE = LOCUSTFILES / "character_service.py"
+DEFAULT_LOCUSTFILE = resources.locustfile()
 STOP_TIMEOUT_S = 5
 MARGIN_S = 60
 

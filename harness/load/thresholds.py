@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import resources
 from ..errors import ConfigError, did_you_mean
 from .rules import RuleSet, parse_duration
 
-DEFAULT_RULES = "contracts/alert-rules.yaml"
-# the repository's copy, for runs started outside the repository root
-BUNDLED_RULES = Path(__file__).resolve().parents[2] / DEFAULT_RULES
+# the shipped contracts/alert-rules.yaml, wherever the harness is installed
+DEFAULT_RULES = str(resources.alert_rules())
 RUN_KEYS = ("p95_ms", "p99_ms", "avg_ms", "min_rps", "max_error_ratio")
 SECTION_KEYS = (*RUN_KEYS, "rules", "window", "for", "max_generator_cpu", "endpoints")
 DEFAULT_MAX_GENERATOR_CPU = 90.0
@@ -211,7 +211,7 @@ def threshold_config(
     cpu = max_generator_cpu
     if cpu is None and "max_generator_cpu" in section:
         cpu = _number(section["max_generator_cpu"], f"{where}.max_generator_cpu")
-    rules_path = rules_raw or (DEFAULT_RULES if Path(DEFAULT_RULES).is_file() else str(BUNDLED_RULES))
+    rules_path = rules_raw or DEFAULT_RULES
     if not Path(rules_path).is_file():
         origin = rules_origin or "the default"
         raise ConfigError(f"alert rule file {rules_path} (from {origin}) does not exist; give --rules PATH")

@@ -14,7 +14,7 @@ import pytest
 from harness.data.export_check import validate_export
 from harness.data.report import ProblemReport
 from harness.embedded import StackInfo
-from harness.reference.migration import export_data
+from reference_system.migration import export_data
 
 pytestmark = pytest.mark.slow
 

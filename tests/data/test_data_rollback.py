@@ -12,7 +12,7 @@ from harness.data.compare import compare
 from harness.data.readers import DestinationReader, SourceReader
 from harness.data.settings import CompareSettings
 from harness.embedded import EmbeddedStack
-from harness.reference.migration import (
+from reference_system.migration import (
     backup_source,
     cleanup_storage,
     export_data,

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from harness import resources
 from harness.embedded import EmbeddedStack, StackInfo
 
 ROOT = Path(__file__).resolve().parents[2]
-CHARACTER_CONTRACT = ROOT / "contracts" / "character-service.openapi.yaml"
-STORAGE_CONTRACT = ROOT / "contracts" / "storage-service.openapi.yaml"
+CHARACTER_CONTRACT = resources.character_service_contract()
+STORAGE_CONTRACT = resources.storage_service_contract()
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 
 pytestmark = pytest.mark.slow

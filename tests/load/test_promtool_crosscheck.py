@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness import resources
 from harness.load.rules import RuleThreshold, load_rules
 from harness.load.window import Counters, Labels, Snapshot, WindowEvaluator
 
 from .promtool import require
 
-RULES = Path(__file__).resolve().parents[2] / "contracts" / "alert-rules.yaml"
+RULES = resources.alert_rules()
 EVAL_S = 60  # evaluation interval
 SCRAPE_S = 40  # the series' sample interval: off the evaluation grid, so rate() must extrapolate like Prometheus
 GET = (("method", "GET"), ("route", "/characters/{character_id}"))

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import resources
 from harness.errors import ConfigError
 from harness.load.rules import (
     AVG_LATENCY,
@@ -17,7 +18,7 @@ from harness.load.rules import (
     parse_rules,
 )
 
-RULES = Path(__file__).resolve().parents[2] / "contracts" / "alert-rules.yaml"
+RULES = resources.alert_rules()
 
 
 def test_the_guides_rules_become_two_thresholds_with_their_windows() -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from harness import resources
 from harness.errors import ConfigError
 from harness.load.rules import load_rules
 from harness.load.thresholds import EndpointSummary, RunSummary, threshold_config
 from harness.load.verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS, build_verdict
 from harness.load.window import Counters, Snapshot, WindowEvaluator, labels_of
 
-RULES = str(Path(__file__).resolve().parents[2] / "contracts" / "alert-rules.yaml")
+RULES = str(resources.alert_rules())
 GET = "/characters/{character_id}"
 
 

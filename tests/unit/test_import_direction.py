@@ -1,9 +1,22 @@
-"""The harness's library code never imports the reference system; only the embedded launcher does, lazily."""
+"""The harness's library code never imports the reference system; only the embedded launcher does, lazily, and
+only through the reference's launcher API. The reference system never imports the harness."""
 
 import ast
 from pathlib import Path
 
-HARNESS = Path(__file__).resolve().parents[2] / "harness"
+ROOT = Path(__file__).resolve().parents[2]
+HARNESS = ROOT / "harness"
+REFERENCE = ROOT / "reference_system"
+# what the launcher may use: the fault parser (the reference's public API), the seeder, the migration and the
+# data faults; the services themselves are started as `python -m reference_system.serve`
+LAUNCHER_API = {
+    "reference_system",
+    "reference_system.faults",
+    "reference_system.seed",
+    "reference_system.migration",
+    "reference_system.data_faults",
+    "reference_system.access",  # the Storage Service's tokens, issued by the launcher as a deployment would
+}
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
@@ -20,26 +33,34 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
     return found
 
 
+def test_the_reference_is_a_package_of_its_own() -> None:
+    assert (REFERENCE / "__init__.py").is_file()
+    assert not (HARNESS / "reference").exists()
+
+
 def test_library_code_does_not_import_the_reference() -> None:
     offenders = []
     for path in HARNESS.rglob("*.py"):
         rel = path.relative_to(HARNESS)
-        if rel.parts[0] == "reference":
-            continue
         for module, at_top in _imports(path):
-            if "reference" in module.split("."):
-                lazy_launcher = rel.parts[0] in ("embedded", "cli.py") and not at_top
+            if module.split(".")[0] == "reference_system" or "reference" in module.lstrip(".").split("."):
+                lazy_launcher = rel.parts[0] in ("embedded", "cli.py") and not at_top and module in LAUNCHER_API
                 if not lazy_launcher:
                     offenders.append(f"{rel}: {module}")
     assert offenders == []
 
 
-def test_reference_does_not_import_the_harness_library() -> None:
+def test_reference_does_not_import_the_harness() -> None:
     offenders = []
-    for path in (HARNESS / "reference").rglob("*.py"):
+    for path in REFERENCE.rglob("*.py"):
         for module, _ in _imports(path):
-            if module.startswith("..") or (
-                module.startswith("harness.") and not module.startswith("harness.reference")
-            ):
+            if module.startswith("..") or module.split(".")[0] == "harness":
                 offenders.append(f"{path.name}: {module}")
     assert offenders == []
+
+
+def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
+    """The walk above is not vacuous: a top-level import of the reference is found."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("from reference_system.storage_client import HttpStorageClient\nimport harness.config\n")
+    assert _imports(probe) == [("reference_system.storage_client", True), ("harness.config", True)]

@@ -1,7 +1,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from harness.reference import domain
+from reference_system import domain
 
 CHARACTER = {
     "id": "0b8f8d9e-5c1a-4a57-9c55-1f6f3a3e2d10",

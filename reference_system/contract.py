@@ -16,12 +16,9 @@ _CONTRACT_URI = "urn:character-service-contract"
 
 
 def contracts_dir() -> Path:
-    """``contracts/`` of the source tree (the package is installed in editable mode) or the one installed
-    beside the package as package data."""
-    here = Path(__file__).resolve().parents[2] / "contracts"
-    if here.is_dir():
-        return here
-    return Path(str(resources.files("harness").joinpath("contracts")))
+    """The installed data package ``service_contracts`` (the source tree's ``contracts/``): the same files the
+    harness reads, in an editable install and a wheel alike."""
+    return Path(str(resources.files("service_contracts")))
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 
-from harness.reference.serve import listening_socket
+from reference_system.serve import listening_socket
 
 
 def test_accepted_connections_have_nodelay() -> None:

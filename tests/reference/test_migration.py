@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from harness.embedded import EmbeddedStack, StackInfo
-from harness.reference.migration import export_data, import_to_storage
+from reference_system.migration import export_data, import_to_storage
 
 
 def test_export_manifest_matches_the_source(stack: StackInfo, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Run one reference service in this process: ``python -m harness.reference.serve character|storage``.
+"""Run one reference service in this process: ``python -m reference_system.serve character|storage``.
 
 Configuration comes the way a deployment gives it, from the environment (``DATABASE_URL``,
 ``USE_STORAGE_SERVICE``, ``STORAGE_SERVICE_URL``, ``STORAGE_DATABASE``, ``STORAGE_TOKEN``, ``STORAGE_TOKENS``,
@@ -93,7 +93,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.reference.serve")
+    parser = argparse.ArgumentParser(prog="python -m reference_system.serve")
     parser.add_argument("service", choices=["character", "storage"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

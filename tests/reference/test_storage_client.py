@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness.reference.storage_client import CircuitBreaker, HttpStorageClient, StorageUnavailable
+from reference_system.storage_client import CircuitBreaker, HttpStorageClient, StorageUnavailable
 
 RECORD = {"id": "a", "version": 1, "document": {"name": "x"}}
 

@@ -3,6 +3,9 @@
 A fault is ``NAME[=VALUE]``, optionally scoped to one Character Service by a ``legacy:`` or ``storage:``
 prefix (``storage:latency=0.6`` slows the storage backend only). Faults are off unless named, either by
 ``harness up --fault`` (repeatable) or by the ``HARNESS_FAULTS`` environment variable (comma-separated).
+
+This module is the reference system's public API for faults: the launcher (``harness.embedded``) and
+``harness up --list-faults`` use only the names in ``__all__``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,18 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+__all__ = [
+    "SCOPES",
+    "SERVICE_FAULTS",
+    "STACK_FAULTS",
+    "Fault",
+    "FaultError",
+    "FaultSet",
+    "describe",
+    "parse_fault",
+    "parse_faults",
+]
 
 # name -> (what it does, default value or None when a value is required, value parser)
 SERVICE_FAULTS: dict[str, tuple[str, str | None]] = {

@@ -1,0 +1,14 @@
+"""Only what pyproject.toml cannot say: two packages whose directories are not named after them. ``contracts/``
+and ``locustfiles/`` stay top-level in the source tree (users and the schemathesis CLI find them there) and are
+installed as ``service_contracts`` and ``harness.locustfiles``, so a wheel carries them as package data."""
+
+from setuptools import find_packages, setup
+
+setup(
+    packages=[
+        *find_packages(include=["harness", "harness.*", "reference_system", "reference_system.*"]),
+        "service_contracts",
+        "harness.locustfiles",
+    ],
+    package_dir={"service_contracts": "contracts", "harness.locustfiles": "locustfiles"},
+)
