@@ -54,7 +54,9 @@ def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
     # the DSN and the token come through the environment: a child's command line is visible in `ps`
     dsn = os.environ["BENCH_SOURCE_DSN"]
     source = SourceReader(dsn)
-    destination = DestinationReader(url, database, token=os.environ.get("BENCH_STORAGE_TOKEN"))
+    destination = DestinationReader(
+        url, database, headers={"Authorization": f"Bearer {os.environ['BENCH_STORAGE_TOKEN']}"}
+    )
     started = time.perf_counter()
     out: dict[str, Any] = {"kind": kind}
     if kind == "floor":

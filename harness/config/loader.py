@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..data.settings import parse_compare_settings
 from ..errors import ConfigError, did_you_mean
 from .model import (
     BACKENDS,
@@ -174,6 +175,7 @@ class _Reader:
                 read_token=values.get("read_token") or None,
                 collection=values.get("collection") or "characters",
             )
+        compare = parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare.")
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
@@ -187,6 +189,7 @@ class _Reader:
             extra=extra,
             gate=gate,
             security=security,
+            compare=compare,
         )
 
     def gate(self, data: Mapping[str, Any], prefix: str) -> GateSettings:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ..data.settings import CompareSettings
 from ..redaction import redact
 
 ENVIRONMENTS = ("dev", "staging", "production")
@@ -129,6 +130,7 @@ class Target:
     extra: dict[str, Any] = field(default_factory=dict)  # sections other features own (thresholds, compare)
     gate: GateSettings = field(default_factory=GateSettings)
     security: SecurityProbes = field(default_factory=SecurityProbes)
+    compare: CompareSettings = field(default_factory=CompareSettings)  # [targets.X.compare], checked on reading
 
     @property
     def is_production(self) -> bool:

@@ -1,10 +1,11 @@
 """One canonical form for a record read from either side, so that "equal" means equal data, not equal storage.
 
-The source (the legacy tables: ``char_name``, ``str_score``, ``inventory_items`` rows, microsecond
-``timestamptz``) and the destination (storage documents: ``name``, ``abilityScores.strength``, embedded
-``inventory``, millisecond ISO strings) both become flat dicts keyed by canonical field names (the Character
-Service API's names): nested objects are flattened to dotted names (``abilities.strength``), lists of objects
-stay lists of flat dicts (``inventory`` items with ``name``, ``quantity``, ``weight``, ``equipped``).
+The source (a declared query's documents, or a table's rows with their child rows as lists, typed values such
+as microsecond ``timestamptz`` included) and the destination (storage documents: ``abilityScores.strength``,
+embedded ``inventory``, millisecond ISO strings) both become flat dicts keyed by canonical field names, through
+each side's renames of the collection's declared mapping (``mapping.CollectionMapping.renames``; for the
+reference, the Character Service API's names): nested objects are flattened to dotted names
+(``abilities.strength``), lists of objects stay lists of flat dicts (``inventory`` items with ``name``, ...).
 
 Values are normalised on the way: UUIDs become strings, decimals become floats, timestamps (datetimes, and the
 strings in ``timestamp_fields``) become UTC ISO strings truncated to ``timestamp_precision``. Ignored fields are
@@ -24,49 +25,6 @@ from zoneinfo import ZoneInfo
 from .settings import PRECISIONS, CompareSettings
 
 Canonical = dict[str, Any]
-
-_ABILITIES = {
-    "str_score": "strength",
-    "dex_score": "dexterity",
-    "con_score": "constitution",
-    "int_score": "intelligence",
-    "wis_score": "wisdom",
-    "cha_score": "charisma",
-}
-# The conversion between the legacy DB model and the storage model (the guide's "convert database models to
-# storage models"), as renames into the canonical names. Paths not named keep their name.
-BUILTIN_RENAMES: dict[str, dict[str, dict[str, str]]] = {
-    "campaigns": {
-        "source": {"title": "name", "dm_name": "dungeon_master", "row_version": "version"},
-        "destination": {"dungeonMaster": "dungeon_master", "createdAt": "created_at", "updatedAt": "updated_at"},
-    },
-    "characters": {
-        "source": {
-            "owner_id": "owner",
-            "char_name": "name",
-            "char_class": "class",
-            "hp": "hit_points",
-            "row_version": "version",
-            **{column: f"abilities.{ability}" for column, ability in _ABILITIES.items()},
-            "inventory_items": "inventory",
-            "inventory_items.item_name": "inventory.name",
-            "inventory_items.weight_lb": "inventory.weight",
-            "character_spells": "spells",
-            "character_spells.spell_name": "spells.name",
-            "character_spells.spell_level": "spells.level",
-        },
-        "destination": {
-            "ownerId": "owner",
-            "characterClass": "class",
-            "abilityScores": "abilities",
-            "hitPoints": "hit_points",
-            "campaignId": "campaign_id",
-            "createdAt": "created_at",
-            "updatedAt": "updated_at",
-        },
-    },
-}
-
 
 TIMESPECS = {0: "seconds", 3: "milliseconds", 6: "microseconds"}
 PLAIN = frozenset({str, int, float, bool, type(None)})  # values the canonical form keeps as they are
@@ -90,11 +48,12 @@ class Canonicalizer:
     """
 
     def __init__(self, settings: CompareSettings, collection: str, side: str) -> None:
-        self.renames = {
-            **BUILTIN_RENAMES.get(collection, {}).get(side, {}),
-            **settings.renames.get(collection, {}).get(side, {}),
-        }
-        self.ignore = frozenset(settings.for_collection(settings.ignore, collection))
+        mapping = settings.collection(collection)
+        self.renames = mapping.renames(side)
+        ignore = set(settings.for_collection(settings.ignore, collection))
+        if mapping.version is None:
+            ignore.add("version")  # the source has no record version: the destination's is not compared
+        self.ignore = frozenset(ignore)
         self.digits = PRECISIONS[settings.timestamp_precision]
         self.naive_zone = ZoneInfo(settings.source_timezone) if side == "source" else dt.UTC
         self.timestamp_fields = frozenset(settings.timestamp_fields)

@@ -1,4 +1,4 @@
-"""``harness data validate-export|verify|compare|check-refs``: the CLI shell over this package.
+"""``harness data validate-export|verify|compare|check-refs|mapping``: the CLI shell over this package.
 
 Each command but ``validate-export`` takes ``--target NAME`` and opens it like the suites do (``local``, the
 default, starts the embedded default with a migrated copy of the seeded data). Exit status: 0 equal/clean,
@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..config import Target
-from ..errors import ConfigError, HarnessError
+from ..errors import ConfigError, HarnessError, did_you_mean
 from .compare import CompareOptions, compare
 from .export_check import validate_export
 from .readers import DestinationReader, SourceReader
+from .reference_mapping import REFERENCE_MAPPING_TOML
 from .refs import check_refs
 from .report import CompareReport, ProblemReport
-from .settings import COLLECTIONS, CompareSettings, parse_compare_settings
+from .settings import CompareSettings
 from .verify import verify
 
 
@@ -29,8 +31,9 @@ from .verify import verify
 def open_sides(
     target: Target, *, source: bool = True, destination: bool = True
 ) -> Iterator[tuple[CompareSettings, SourceReader | None, DestinationReader | None]]:
-    """The target's compare settings and readers for the sides asked for; one line naming the missing section."""
-    settings = parse_compare_settings(target.extra.get("compare"))
+    """The target's compare settings (its declared mapping included) and readers for the sides asked for; one
+    line naming the missing section."""
+    settings = target.compare
     if source and target.source is None:
         raise ConfigError(f"target {target.name!r} has no [targets.{target.name}.source] dsn; data checks need it")
     if destination and target.destination is None:
@@ -40,6 +43,7 @@ def open_sides(
         if source and target.source is not None:
             src = SourceReader(
                 target.source.dsn,
+                mapping=settings.mapping,
                 page_size=settings.page_size,
                 retries=settings.retries,
                 connect_timeout=target.timeouts.connect,
@@ -49,10 +53,11 @@ def open_sides(
             dst = DestinationReader(
                 target.destination.url,
                 target.destination.database,
+                mapping=settings.mapping,
                 page_size=settings.page_size,
                 retries=settings.retries,
                 timeout=max(target.timeouts.read, 30.0),
-                token=target.destination.token,
+                headers=target.destination.headers(),
             )
             stack.callback(dst.close)
         yield settings, src, dst
@@ -75,7 +80,16 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _collections(args: argparse.Namespace, settings: CompareSettings) -> tuple[str, ...]:
-    return tuple(args.collection) if args.collection else settings.collections
+    """``--collection`` (each one declared, else a one-line error) or the settings' collections."""
+    if not args.collection:
+        return settings.collections
+    for name in args.collection:
+        if name not in settings.mapping:
+            raise ConfigError(
+                f"--collection {name}: not a collection of the target's mapping{did_you_mean(name, settings.mapping)}"
+                f" (collections: {', '.join(settings.mapping)})"
+            )
+    return tuple(args.collection)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -100,7 +114,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     with _open(args) as target, open_sides(target) as (settings, src, dst):
         assert src is not None and dst is not None
-        report = verify(src, dst, _collections(args, settings), checksums=not settings.custom_renames)
+        report = verify(src, dst, _collections(args, settings))
         return _emit(report, args)
 
 
@@ -111,7 +125,33 @@ def _cmd_check_refs(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate_export(args: argparse.Namespace) -> int:
-    return _emit(validate_export(Path(args.file), Path(args.manifest) if args.manifest else None), args)
+    schemas = _schemas(args.schema) if args.schema else None
+    return _emit(validate_export(Path(args.file), Path(args.manifest) if args.manifest else None, schemas), args)
+
+
+def _schemas(specs: list[str]) -> dict[str, dict[str, Any]]:
+    """``COLLECTION=FILE`` options -> JSON Schemas of each collection's documents."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        collection, sep, file = spec.partition("=")
+        if not sep or not collection or not file:
+            raise ConfigError(f"--schema {spec}: use COLLECTION=FILE (a JSON Schema of that collection's documents)")
+        try:
+            schema = json.loads(Path(file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(
+                f"--schema {spec}: cannot read a JSON Schema from {file} ({type(exc).__name__})"
+            ) from None
+        if not isinstance(schema, dict):
+            raise ConfigError(f"--schema {spec}: {file} holds no JSON object")
+        schemas[collection] = schema
+    return schemas
+
+
+def _cmd_mapping(args: argparse.Namespace) -> int:
+    """The reference's mapping as the tables of a target's section, ready to paste and edit."""
+    print(REFERENCE_MAPPING_TOML.strip().replace("[collections.", f"[targets.{args.target_name}.compare.collections."))
+    return 0
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -126,24 +166,30 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     """Add ``harness data ...`` to the ``harness`` command's subparsers."""
-    data = subparsers.add_parser("data", help="data parity: validate-export, verify, compare, check-refs")
+    data = subparsers.add_parser("data", help="data parity: validate-export, verify, compare, check-refs, mapping")
     sub = data.add_subparsers(dest="data_command", required=True)
 
     p = sub.add_parser("validate-export", help="check an export file against its schema and manifest")
     p.add_argument("file", help="the export's JSON Lines file (export.jsonl)")
     p.add_argument("--manifest", help="the manifest (default: manifest.json beside FILE)")
+    p.add_argument(
+        "--schema",
+        action="append",
+        metavar="COLLECTION=FILE",
+        help="JSON Schema of a collection's documents (repeatable; default: the reference's two collections)",
+    )
     _output_options(p)
     p.set_defaults(func=_cmd_validate_export)
 
     p = sub.add_parser("verify", help="counts and checksums per collection on both sides")
     _target_options(p)
-    p.add_argument("--collection", action="append", choices=COLLECTIONS, help="only this collection (repeatable)")
+    p.add_argument("--collection", action="append", help="only this collection of the mapping (repeatable)")
     _output_options(p)
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("compare", help="record-by-record parity of source and destination")
     _target_options(p)
-    p.add_argument("--collection", action="append", choices=COLLECTIONS, help="only this collection (repeatable)")
+    p.add_argument("--collection", action="append", help="only this collection of the mapping (repeatable)")
     p.add_argument("--max-diffs", type=int, help="stop after this many differences")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop after this long (verdict incomplete)")
     p.add_argument("--sample", type=float, metavar="FRACTION", help="compare only this fraction of the key ranges")
@@ -157,6 +203,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--side", choices=("source", "destination", "both"), default="both", help="default: both")
     _output_options(p)
     p.set_defaults(func=_cmd_check_refs)
+
+    p = sub.add_parser("mapping", help="print the default mapping (the reference's layout) as a starting point")
+    p.add_argument("--target-name", default="staging", help="the target the printed tables belong to")
+    p.set_defaults(func=_cmd_mapping)
 
 
 __all__ = ["open_sides", "register"]

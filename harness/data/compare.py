@@ -8,7 +8,9 @@
    ``==``; only the records that still differ after numeric tolerance go to DeepDiff, which names the fields.
 
 Checksums only ever settle exact equality of ids and documents, so tolerance, ignored fields and coarser
-timestamp precision can only send more ranges to step 2, never hide a difference. They do not cover the record
+timestamp precision can only send more ranges to step 2, never hide a difference. They are used for a
+collection only when both sides' checksums are over the same form of the documents (``checksum_form``: the
+destination's, for a declared query; a table's rows are compared record by record). They do not cover the record
 ``version`` (the Storage Service's summary leaves it out): ``--no-checksums`` compares versions everywhere.
 """
 
@@ -30,7 +32,7 @@ from deepdiff import DeepDiff
 from .canonical import Canonical, Canonicalizer, within_tolerance
 from .readers import RawRecord, Reader, ReadFailure
 from .report import CollectionResult, CompareReport, Difference, FieldDiff
-from .settings import PRECISIONS, CompareSettings
+from .settings import CompareSettings
 
 Bound = tuple[str | None, str | None]
 _PATH_PART = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
@@ -138,14 +140,19 @@ class Comparison:
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise _Stop(f"--time-limit {self.options.time_limit:g} s reached")
 
-    def checksums_usable(self) -> tuple[bool, str | None]:
+    def checksums_usable(self, collection: str | None = None) -> tuple[bool, str | None]:
+        """Whether range checksums are used (for one collection: only where both sides' checksums are over the
+        same form of the documents), and why not when they are wanted but cannot be."""
         wanted = self.settings.checksums if self.options.checksums is None else self.options.checksums
         if not wanted:
             return False, None
-        if self.settings.custom_renames:
-            return False, "range checksums off: custom renames make the source's storage form unknown"
-        if PRECISIONS[self.settings.timestamp_precision] > PRECISIONS["ms"]:
-            return False, "range checksums off: timestamp_precision finer than the storage form's milliseconds"
+        if collection is not None:
+            forms = self.source.checksum_form(collection), self.destination.checksum_form(collection)
+            if forms[0] != forms[1]:
+                return False, (
+                    f"{collection}: range checksums off: the source's documents are not declared in the"
+                    " destination's form (a table, renames.source or checksums = false), so every record is read"
+                )
         return True, None
 
     # --- the run ---------------------------------------------------------------------------------------
@@ -158,13 +165,15 @@ class Comparison:
         started = time.monotonic()
         if self.options.time_limit is not None:
             self._deadline = started + self.options.time_limit
-        use_checksums, note = self.checksums_usable()
-        if note:
-            self.report.notes.append(note)
         collections = list(self.options.collections or self.settings.collections)
+        for name in collections:
+            self.settings.collection(name)  # an unknown name is a usage error before anything is read
         for index, collection in enumerate(collections):
             result = CollectionResult(collection, sampled=self.options.sample is not None)
             self.report.collections.append(result)
+            use_checksums, note = self.checksums_usable(collection)
+            if note:
+                self.report.notes.append(note)
             try:
                 self._collection(collection, result, use_checksums)
             except ReadFailure as exc:

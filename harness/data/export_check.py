@@ -1,7 +1,8 @@
 """``validate-export``: the guide's ``validate_export`` for the JSON Lines export and its manifest.
 
 Every line must be one JSON object ``{"collection", "id", "version", "document"}`` whose document matches the
-storage form of its collection; ids must increase strictly within a collection (so a repeated id is caught
+JSON Schema of its collection (the reference's storage form unless others are given: ``--schema C=FILE``);
+ids must increase strictly within a collection (so a repeated id is caught
 without holding ids in memory); per-collection counts and SHA-256 checksums of the lines, and the SHA-256 of the
 whole file, must match ``manifest.json``. A problem is reported as ``file:line: reason``; the file is streamed.
 """
@@ -12,6 +13,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -101,30 +103,34 @@ DOCUMENT_SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
 }
-_VALIDATORS = {name: Draft202012Validator(schema) for name, schema in DOCUMENT_SCHEMAS.items()}
 
 
-def _record_problem(record: Any) -> str | None:
+def _record_problem(record: Any, validators: dict[str, Draft202012Validator]) -> str | None:
     if not isinstance(record, dict):
         return f"expected a JSON object, got {type(record).__name__}"
     if set(record) != {"collection", "id", "version", "document"}:
         return f"keys must be collection, id, version, document; got {', '.join(sorted(record))}"
-    if record["collection"] not in _VALIDATORS:
-        return f"unknown collection {record['collection']!r} (expected {', '.join(_VALIDATORS)})"
+    if record["collection"] not in validators:
+        return f"unknown collection {record['collection']!r} (expected {', '.join(validators)})"
     if not isinstance(record["id"], str) or not RECORD_ID.match(record["id"]):
         return f"id {record['id']!r} is not a valid record id"
     version = record["version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         return f"version must be a positive integer, got {version!r}"
-    error = next(iter(_VALIDATORS[record["collection"]].iter_errors(record["document"])), None)
+    error = next(iter(validators[record["collection"]].iter_errors(record["document"])), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "document"
         return f"document {where}: {error.message}"
     return None
 
 
-def validate_export(path: Path, manifest_path: Path | None = None) -> ProblemReport:
+def validate_export(
+    path: Path, manifest_path: Path | None = None, schemas: Mapping[str, dict[str, Any]] | None = None
+) -> ProblemReport:
+    """``schemas``: a JSON Schema per collection for its documents (default: the reference's storage form); a
+    line of a collection without one is reported as an unknown collection."""
     report = ProblemReport("validate-export")
+    validators = {name: Draft202012Validator(s) for name, s in (schemas or DOCUMENT_SCHEMAS).items()}
     started = time.monotonic()
     if not path.is_file():
         raise HarnessError(f"{path}: no such export file; pass the export.jsonl written by the export step")
@@ -150,7 +156,7 @@ def validate_export(path: Path, manifest_path: Path | None = None) -> ProblemRep
                 continue
             if truncated:
                 report.add("truncated", where, "the last line has no newline: the file may be cut short")
-            problem = _record_problem(record)
+            problem = _record_problem(record, validators)
             if problem:
                 report.add("schema", where, problem)
                 continue

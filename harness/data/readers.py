@@ -1,24 +1,29 @@
 """Both sides of the migration, streamed in key order in bounded memory, page by page.
 
-- ``SourceReader``: the legacy PostgreSQL through its DSN. Keyset pages (``id > last ORDER BY id LIMIT n``) over a
-  collection's table; a character's ``inventory_items`` and ``character_spells`` are fetched for the whole page
-  in one query each and attached as lists, in ``position`` order.
-- ``DestinationReader``: the Storage Service's id-ordered ``records`` listing with ``after``.
+- ``SourceReader``: the legacy PostgreSQL through its DSN, each collection as its declared mapping says
+  (``mapping.CollectionMapping``). Keyset pages (``key > last ORDER BY key LIMIT n``) over the declared query (its
+  documents) or table (its rows; each child table's rows for the whole page in one query, attached as lists in
+  ``order``).
+- ``DestinationReader``: the Storage Service's id-ordered ``records`` listing with ``after``, of each
+  collection's ``destination`` name.
 
-Both read ``[start, end)`` key ranges, give per-range counts and checksums (``summary``), retry a failed page
-read (``retries`` attempts with backoff, resuming after the last key read), and raise ``ReadFailure`` when it
-persists. Key order is the same on both sides: PostgreSQL orders ``uuid`` bytewise, which is the order of their
-lower-case text, and the Storage Service orders ids with the "C" collation. A background thread fetches the next
-page while the caller works on the current one (one page ahead, so memory stays bounded).
+Both read ``[start, end)`` key ranges, give per-range counts and checksums (``summary``; the source's computed
+in PostgreSQL over the declared query, as the Storage Service computes its own), retry a failed page read
+(``retries`` attempts with backoff, resuming after the last key read), and raise ``ReadFailure`` when it
+persists. Key order is the same on both sides: the Storage Service orders ids with the "C" collation (bytes),
+and the source orders keys by the bytes of their text form (``CollectionMapping.key_order``); a source key out
+of that order stops the read with a one-line error instead of inventing missing and extra records. A
+background thread fetches the next page while the caller works on the current one (one page ahead).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -29,6 +34,8 @@ from psycopg.rows import dict_row
 
 from ..errors import ConfigError, HarnessError, TargetUnreachable
 from ..redaction import redact
+from .mapping import DESTINATION_FORM, CollectionMapping
+from .settings import REFERENCE_MAPPING
 
 RawRecord = tuple[str, dict[str, Any]]
 T = TypeVar("T")
@@ -52,6 +59,10 @@ class Summary:
 
 class Reader(Protocol):
     side: str
+
+    def checksum_form(self, collection: str) -> str:
+        """What the checksums are over: readers whose forms are equal give comparable checksums."""
+        ...
 
     def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]: ...
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary: ...
@@ -123,56 +134,28 @@ def prefetched(pages: Iterator[list[T]]) -> Iterator[T]:
 
 # --- the source: the legacy PostgreSQL ----------------------------------------------------------------
 
-# collection -> (table, child lists: (table, key column, order column) attached under the child table's name)
-SOURCE_TABLES: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
-    "campaigns": ("campaigns", ()),
-    "characters": (
-        "characters",
-        (("inventory_items", "character_id", "position"), ("character_spells", "character_id", "position")),
-    ),
-}
 
-_TS = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-_WEIGHT = "CASE WHEN scale(trim_scale(i.weight_lb)) = 0 THEN round(i.weight_lb, 1) ELSE trim_scale(i.weight_lb) END"
-# The storage document each source record becomes in the reference migration, built inside PostgreSQL, so that
-# "id:md5(document)" checksums can be computed on the source exactly as the Storage Service computes them.
-STORAGE_FORM_SQL = {
-    "campaigns": "SELECT c.id, jsonb_build_object('name', c.title, 'dungeonMaster', c.dm_name, 'setting', c.setting,"
-    f" 'status', c.status, 'createdAt', {_TS.format('c.created_at')}, 'updatedAt', {_TS.format('c.updated_at')})"
-    " AS doc FROM campaigns c",
-    "characters": "SELECT c.id, jsonb_build_object('ownerId', c.owner_id, 'name', c.char_name, 'race', c.race,"
-    " 'characterClass', c.char_class, 'level', c.level, 'abilityScores', jsonb_build_object('strength', c.str_score,"
-    " 'dexterity', c.dex_score, 'constitution', c.con_score, 'intelligence', c.int_score, 'wisdom', c.wis_score,"
-    " 'charisma', c.cha_score), 'hitPoints', c.hp, 'alignment', c.alignment, 'background', c.background,"
-    " 'campaignId', c.campaign_id::text,"
-    " 'inventory', coalesce((SELECT jsonb_agg(jsonb_build_object('name', i.item_name, 'quantity', i.quantity,"
-    f" 'weight', {_WEIGHT}, 'equipped', i.equipped) ORDER BY i.position) FROM inventory_items i"
-    " WHERE i.character_id = c.id), '[]'::jsonb),"
-    " 'spells', coalesce((SELECT jsonb_agg(jsonb_build_object('name', s.spell_name, 'level', s.spell_level,"
-    " 'prepared', s.prepared) ORDER BY s.position) FROM character_spells s WHERE s.character_id = c.id), '[]'::jsonb),"
-    f" 'createdAt', {_TS.format('c.created_at')}, 'updatedAt', {_TS.format('c.updated_at')}) AS doc FROM characters c",
-}
-
-
-def _range(column: str, start: str | None, end: str | None, after: str | None) -> tuple[sql.Composable, list[Any]]:
-    """A WHERE clause for [start, end) and "after the last key read", written out so indexes are used."""
-    clauses: list[sql.Composable] = []
-    params: list[Any] = []
-    ident = sql.SQL(column)
-    for op, value in ((">=", start), ("<", end), (">", after)):
-        if value is not None:
-            clauses.append(sql.SQL("{} {} %s::uuid").format(ident, sql.SQL(op)))
-            params.append(value)
-    if not clauses:
-        return sql.SQL("TRUE"), params
-    return sql.SQL(" AND ").join(clauses), params
+def embedded(query: str) -> sql.Composable:
+    """A declared query inside a statement that also takes parameters: a literal ``%`` must be doubled."""
+    return sql.SQL(query.replace("%", "%%"))
 
 
 class SourceReader:
+    """The declared source of each collection (``mapping``; default: the reference's layout) in key order."""
+
     side = "source"
 
-    def __init__(self, dsn: str, *, page_size: int = 2000, retries: int = 3, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        mapping: Mapping[str, CollectionMapping] | None = None,
+        page_size: int = 2000,
+        retries: int = 3,
+        connect_timeout: float = 5.0,
+    ) -> None:
         self.dsn = dsn
+        self.mapping = mapping if mapping is not None else REFERENCE_MAPPING
         self.page_size = page_size
         self.retries = retries
         self.connect_timeout = connect_timeout
@@ -200,7 +183,7 @@ class SourceReader:
                 self._conn.close()
             self._conn = None
 
-    def query(self, collection: str, after: str | None, query: sql.Composed, params: list[Any]) -> list[Any]:
+    def query(self, collection: str, after: str | None, query: sql.Composed | sql.SQL, params: list[Any]) -> list[Any]:
         def fetch() -> list[Any]:
             try:
                 conn = self._connect()
@@ -218,9 +201,15 @@ class SourceReader:
                 fetch,
                 self._reset,
             )
-        except psycopg.errors.UndefinedTable:
+        except psycopg.errors.UndefinedTable as exc:
             raise ConfigError(
-                f"the source database has no table for {collection!r}; is [targets.X.source] dsn the legacy database?"
+                f"the source database has no table for {collection!r} ({_first_line(exc)}); is [targets.X.source]"
+                f" dsn the legacy database, and compare.collections.{collection} its layout?"
+            ) from None
+        except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction, psycopg.errors.SyntaxError) as exc:
+            raise ConfigError(
+                f"compare.collections.{collection}: the source query failed ({_first_line(exc)}); a query must"
+                " return the columns key and document, and key_type must match the key's SQL type"
             ) from None
         except psycopg.Error as exc:  # permissions, a different schema: what to fix, in one line
             raise HarnessError(f"reading {collection} from the source failed: {_first_line(exc)}") from None
@@ -228,33 +217,74 @@ class SourceReader:
     def close(self) -> None:
         self._reset()
 
-    def _table(self, collection: str) -> tuple[str, tuple[tuple[str, str, str], ...]]:
-        if collection not in SOURCE_TABLES:
-            raise ConfigError(f"unknown collection {collection!r}; collections are {', '.join(SOURCE_TABLES)}")
-        return SOURCE_TABLES[collection]
+    def _mapping(self, collection: str) -> CollectionMapping:
+        if collection not in self.mapping:
+            raise ConfigError(f"unknown collection {collection!r}; collections are {', '.join(self.mapping)}")
+        return self.mapping[collection]
+
+    def relation(self, collection: str) -> tuple[CollectionMapping, sql.Composable, sql.Composable]:
+        """The collection's records as a relation with ``key``, ``document`` (and ``version``), and its key."""
+        m = self._mapping(collection)
+        return m, sql.SQL("({}) AS q").format(embedded(m.source_query())), sql.SQL("q.key")
 
     def pages(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[RawRecord]]:
-        table, children = self._table(collection)
+        m = self._mapping(collection)
+        if m.table is not None:
+            relation: sql.Composable = sql.SQL("{} AS t").format(sql.Identifier(m.table))
+            key: sql.Composable = sql.SQL("t.{}").format(sql.Identifier(m.key))
+            key_column = m.key
+        else:
+            _, relation, key = self.relation(collection)
+            key_column = "key"
         after: str | None = None
+        last: str | None = None
         while True:
-            where, params = _range("id", start, end, after)
-            query = sql.SQL("SELECT * FROM {} WHERE {} ORDER BY id LIMIT %s").format(sql.Identifier(table), where)
+            where, params = m.range_clause(key, start, end, after)
+            query = sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT %s").format(relation, where, m.key_order(key))
             rows = self.query(collection, after, query, [*params, self.page_size])
             if not rows:
                 return
-            ids = [row["id"] for row in rows]
-            for child, key, order in children:
-                grouped: dict[Any, list[dict[str, Any]]] = {i: [] for i in ids}
-                child_query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%s) ORDER BY {}, {}").format(
-                    sql.Identifier(child), sql.Identifier(key), sql.Identifier(key), sql.Identifier(order)
+            ids = [row[key_column] for row in rows]
+            for child in m.children if m.table is not None else ():
+                order = sql.SQL(", {}").format(sql.Identifier(child.order)) if child.order else sql.SQL("")
+                child_query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%s) ORDER BY {}{}").format(
+                    sql.Identifier(child.table), sql.Identifier(child.join), sql.Identifier(child.join), order
                 )
+                grouped: dict[Any, list[dict[str, Any]]] = {i: [] for i in ids}
                 for item in self.query(collection, after, child_query, [ids]):
-                    owner = item.pop(key)
-                    del item[order]  # the list order carries it
-                    grouped[owner].append(item)
+                    owner = item.pop(child.join)
+                    if child.order:
+                        del item[child.order]  # the list order carries it
+                    grouped.setdefault(owner, []).append(item)
                 for row in rows:
-                    row[child] = grouped[row["id"]]
-            yield [(str(row["id"]), row) for row in rows]
+                    row[child.field] = grouped[row[key_column]]
+            page: list[RawRecord] = []
+            for row in rows:
+                record_key = str(row.pop(key_column))
+                if last is not None and record_key < last:
+                    raise ConfigError(
+                        f"compare.collections.{collection}: the source's keys are not in byte order ({record_key!r}"
+                        f" after {last!r}); declare key_type as the key's SQL type (uuid, text or integer)"
+                    )
+                last = record_key
+                if m.table is None:
+                    document = row["document"]
+                    if isinstance(document, str | bytes):
+                        document = json.loads(document)
+                    if not isinstance(document, dict):
+                        raise ConfigError(
+                            f"compare.collections.{collection}: the query's document for key {record_key!r} is not"
+                            " a JSON object"
+                        )
+                    record = {**document, "id": record_key}
+                else:
+                    record = {**row, "id": record_key}
+                if m.version is not None:
+                    record["version"] = row.get(m.version)
+                    if m.table is not None:
+                        del record[m.version]
+                page.append((record_key, record))
+            yield page
             if len(rows) < self.page_size:
                 return
             after = str(ids[-1])
@@ -262,19 +292,26 @@ class SourceReader:
     def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]:
         return prefetched(self.pages(collection, start, end))
 
+    def checksum_form(self, collection: str) -> str:
+        return self._mapping(collection).source_checksum_form
+
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
-        self._table(collection)
-        where, params = _range("id", start, end, None)
+        m, relation, key = self.relation(collection)
+        where, params = m.range_clause(key, start, end, None)
         query = sql.SQL(
-            "SELECT count(*) AS count, md5(coalesce(string_agg(id::text || ':' || md5(doc::text), ',' ORDER BY id),"
-            " '')) AS checksum FROM ({}) AS d WHERE {}"
-        ).format(sql.SQL(STORAGE_FORM_SQL[collection]), where)
+            "SELECT count(*) AS count, md5(coalesce(string_agg({}::text || ':' || md5(q.document::jsonb::text), ','"
+            " ORDER BY {}), '')) AS checksum FROM {} WHERE {}"
+        ).format(key, m.key_order(key), relation, where)
         row = self.query(collection, start, query, params)[0]
         return Summary(int(row["count"]), row["checksum"])
 
     def count(self, collection: str) -> int:
-        table, _ = self._table(collection)
-        query = sql.SQL("SELECT count(*) AS count FROM {}").format(sql.Identifier(table))
+        m = self._mapping(collection)
+        if m.table is not None:
+            relation: sql.Composable = sql.Identifier(m.table)
+        else:
+            relation = self.relation(collection)[1]
+        query = sql.SQL("SELECT count(*) AS count FROM {}").format(relation)
         return int(self.query(collection, None, query, [])[0]["count"])
 
 
@@ -286,6 +323,10 @@ class _Transient(Exception):
 
 
 class DestinationReader:
+    """The Storage Service's collections of the mapping (default: the reference's), by their destination names.
+
+    ``headers`` go with every request (e.g. ``Authorization`` when the Storage Service requires a token)."""
+
     side = "destination"
 
     def __init__(
@@ -293,22 +334,23 @@ class DestinationReader:
         url: str,
         database: str,
         *,
+        mapping: Mapping[str, CollectionMapping] | None = None,
         page_size: int = 2000,
         retries: int = 3,
         client: httpx.Client | None = None,
         timeout: float = 30.0,
-        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.database = database
+        self.mapping = mapping if mapping is not None else REFERENCE_MAPPING
         self.page_size = min(page_size, 5000)  # the contract's maximum
         self.retries = retries
+        self.headers = dict(headers or {})
         self._own_client = client is None
         self.client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
-        if token:  # the harness's read token ([targets.X.destination] token)
-            self.client.headers["Authorization"] = f"Bearer {token}"
         try:
-            self.client.get(f"{self.url}/health")
+            self.client.get(f"{self.url}/health", headers=self.headers)
         except httpx.TransportError as exc:
             self.close()
             raise TargetUnreachable(
@@ -316,21 +358,32 @@ class DestinationReader:
                 "check [targets.X.destination] url"
             ) from None
 
+    def collection_name(self, collection: str) -> str:
+        """The destination's name for a collection of the mapping (a name not in the mapping: itself)."""
+        m = self.mapping.get(collection)
+        return m.destination if m is not None else collection
+
+    def checksum_form(self, collection: str) -> str:
+        return DESTINATION_FORM
+
     def close(self) -> None:
         if self._own_client:
             self.client.close()
 
     def _get(self, collection: str, after: str | None, path: str, params: dict[str, Any]) -> Any:
-        url = f"{self.url}/databases/{self.database}/collections/{collection}/{path}"
+        name = self.collection_name(collection)
+        url = f"{self.url}/databases/{self.database}/collections/{name}/{path}"
 
         def fetch() -> Any:
-            response = self.client.get(url, params={k: v for k, v in params.items() if v is not None})
+            response = self.client.get(
+                url, params={k: v for k, v in params.items() if v is not None}, headers=self.headers
+            )
             if response.status_code >= 500 or response.status_code == 429:
                 raise _Transient(f"HTTP {response.status_code} from {path}")
             if response.status_code == 404:
                 raise ConfigError(
-                    f"the Storage Service has no collection {self.database}/{collection}; "
-                    "check [targets.X.destination] database"
+                    f"the Storage Service has no collection {self.database}/{name}; check [targets.X.destination]"
+                    f" database and compare.collections.{collection}.destination"
                 )
             if response.status_code != 200:
                 raise HarnessError(

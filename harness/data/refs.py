@@ -1,12 +1,14 @@
-"""``check-refs``: referential integrity on both sides (the guide's ``check_refs``), every orphan named.
+"""``check-refs``: referential integrity on both sides (the guide's ``check_refs``), every orphan named, over the
+declared mapping (``mapping.CollectionMapping``: its key, child tables and ``references``).
 
-- Source (SQL, inside PostgreSQL): duplicate keys in ``campaigns``/``characters`` and in the child tables'
-  ``(character_id, position)``; characters whose ``campaign_id`` names no campaign; inventory items and spells
-  whose character does not exist. The legacy schema has no foreign key from characters to campaigns, and a
-  restored or hand-edited database may lack the others, so none of this is guaranteed by the database.
-- Destination (streamed): duplicate or out-of-order ids in each collection, characters whose ``campaign_id``
-  names no campaign. Campaign ids are held in memory (one per campaign; characters are streamed). Inventory and
-  spells are embedded in their character there, so they cannot be orphans.
+- Source (SQL, inside PostgreSQL): duplicate keys in each collection's declared source and in each child
+  table's ``(join, order)``; child rows whose parent does not exist; records whose referring field (a
+  ``references`` entry) names no record of the collection it refers to. A legacy schema may have no foreign key
+  for these (the reference's has none from characters to campaigns), and a restored or hand-edited database may
+  lack the others, so none of this is guaranteed by the database.
+- Destination (streamed): duplicate or out-of-order ids in each collection, records whose referring field
+  names no record of the collection it refers to (the keys of referred-to collections are held in memory;
+  the others are streamed). Child rows are embedded in their record there, so they cannot be orphans.
 """
 
 from __future__ import annotations
@@ -16,96 +18,165 @@ import time
 from psycopg import sql
 
 from .canonical import Canonicalizer
-from .readers import DestinationReader, ReadFailure, SourceReader
+from .mapping import CollectionMapping
+from .readers import DestinationReader, ReadFailure, SourceReader, embedded
 from .report import ProblemReport
 from .settings import CompareSettings
 
-# (problem kind, table/collection label, SQL selecting "key" and "detail" of each offender)
-SOURCE_CHECKS: tuple[tuple[str, str, str], ...] = (
-    (
-        "duplicate key",
-        "campaigns",
-        "SELECT id::text AS key, count(*)::text || ' rows' AS detail FROM campaigns GROUP BY id HAVING count(*) > 1",
-    ),
-    (
-        "duplicate key",
-        "characters",
-        "SELECT id::text AS key, count(*)::text || ' rows' AS detail FROM characters GROUP BY id HAVING count(*) > 1",
-    ),
-    (
-        "duplicate key",
-        "inventory_items",
-        "SELECT character_id::text || '#' || position AS key,"
-        " count(*)::text || ' rows' AS detail FROM inventory_items GROUP BY character_id, position HAVING count(*) > 1",
-    ),
-    (
-        "duplicate key",
-        "character_spells",
-        "SELECT character_id::text || '#' || position AS key,"
-        " count(*)::text || ' rows' AS detail FROM character_spells GROUP BY character_id, position"
-        " HAVING count(*) > 1",
-    ),
-    (
-        "dangling campaign",
-        "characters",
-        "SELECT c.id::text AS key, 'campaign_id ' || c.campaign_id::text"
-        " || ' names no campaign' AS detail FROM characters c WHERE c.campaign_id IS NOT NULL AND NOT EXISTS"
-        " (SELECT 1 FROM campaigns p WHERE p.id = c.campaign_id)",
-    ),
-    (
-        "orphan item",
-        "inventory_items",
-        "SELECT i.character_id::text || '#' || i.position AS key,"
-        " 'item ' || quote_literal(i.item_name) || ' of a character that does not exist' AS detail"
-        " FROM inventory_items i WHERE NOT EXISTS (SELECT 1 FROM characters c WHERE c.id = i.character_id)",
-    ),
-    (
-        "orphan spell",
-        "character_spells",
-        "SELECT s.character_id::text || '#' || s.position AS key,"
-        " 'spell ' || quote_literal(s.spell_name) || ' of a character that does not exist' AS detail"
-        " FROM character_spells s WHERE NOT EXISTS (SELECT 1 FROM characters c WHERE c.id = s.character_id)",
-    ),
-)
+Check = tuple[str, str, sql.Composable]  # (problem kind, table/collection label, SQL selecting key and detail)
 
 
-def check_source(reader: SourceReader, report: ProblemReport) -> None:
-    for kind, table, query in SOURCE_CHECKS:
-        count_sql = sql.SQL("SELECT count(*) AS n FROM ({}) AS q").format(sql.SQL(query))
-        total = int(reader.query(table, None, count_sql, [])[0]["n"])
+def _relation(
+    reader: SourceReader, collection: str, alias: str = "q"
+) -> tuple[CollectionMapping, sql.Composable, sql.Composable]:
+    """The collection's records as a relation named ``alias`` and its key: the table itself where declared."""
+    m = reader.mapping[collection]
+    a = sql.Identifier(alias)
+    if m.table is not None:
+        return (
+            m,
+            sql.SQL("{} AS {}").format(sql.Identifier(m.table), a),
+            sql.SQL("{}.{}").format(a, sql.Identifier(m.key)),
+        )
+    return m, sql.SQL("({}) AS {}").format(embedded(m.source_query()), a), sql.SQL("{}.key").format(a)
+
+
+def _field(m: CollectionMapping, canonical: str) -> sql.Composable | None:
+    """SQL for the text of a canonical field on the source: a column of a table, a path of a query's document."""
+    path = m.source_path(canonical).split(".")
+    if m.table is not None:
+        return sql.SQL("q.{}::text").format(sql.Identifier(path[0])) if len(path) == 1 else None
+    return sql.SQL("(q.document #>> {})").format(sql.Literal(path))
+
+
+def source_checks(reader: SourceReader, collections: tuple[str, ...]) -> list[Check]:
+    checks: list[Check] = []
+    for collection in collections:
+        m, relation, key = _relation(reader, collection)
+        checks.append(
+            (
+                "duplicate key",
+                collection,
+                sql.SQL(
+                    "SELECT {k}::text AS key, count(*)::text || ' rows' AS detail FROM {r} GROUP BY {k}"
+                    " HAVING count(*) > 1"
+                ).format(k=key, r=relation),
+            )
+        )
+        for child in m.children:
+            table, join = sql.Identifier(child.table), sql.Identifier(child.join)
+            position = sql.SQL(" || '#' || c.{}::text").format(sql.Identifier(child.order)) if child.order else None
+            child_key = sql.SQL("c.{}::text{}").format(join, position or sql.SQL(""))
+            if child.order:
+                checks.append(
+                    (
+                        "duplicate key",
+                        child.table,
+                        sql.SQL(
+                            "SELECT {ck} AS key, count(*)::text || ' rows' AS detail FROM {t} c"
+                            " GROUP BY c.{j}, c.{o} HAVING count(*) > 1"
+                        ).format(ck=child_key, t=table, j=join, o=sql.Identifier(child.order)),
+                    )
+                )
+            checks.append(
+                (
+                    "orphan row",
+                    child.table,
+                    sql.SQL(
+                        "SELECT {ck} AS key, {label} || c.{j}::text || ' does not exist' AS detail FROM {t} c"
+                        " WHERE NOT EXISTS (SELECT 1 FROM {r} WHERE {k} = c.{j})"
+                    ).format(
+                        ck=child_key,
+                        label=sql.Literal(f"a row of {child.field}; its {collection} record "),
+                        j=join,
+                        t=table,
+                        r=relation,
+                        k=key,
+                    ),
+                )
+            )
+        for ref in m.references:
+            value = _field(m, ref.field)
+            if value is None:
+                continue  # a child table's column: the table form reaches top-level columns only
+            _, target, target_key = _relation(reader, ref.collection, alias="p")
+            checks.append(
+                (
+                    "dangling reference",
+                    collection,
+                    sql.SQL(
+                        "SELECT {k}::text AS key, {f} || ' ' || {v} || {names} AS detail FROM {r}"
+                        " WHERE {v} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {tr} WHERE {tk}::text = {v})"
+                    ).format(
+                        k=key,
+                        f=sql.Literal(ref.field),
+                        v=value,
+                        names=sql.Literal(f" names no {ref.collection} record"),
+                        r=relation,
+                        tr=target,
+                        tk=target_key,
+                    ),
+                )
+            )
+    return checks
+
+
+def check_source(reader: SourceReader, settings: CompareSettings, report: ProblemReport) -> None:
+    collections = settings.collections
+    for kind, label, query in source_checks(reader, collections):
+        count_sql = sql.SQL("SELECT count(*) AS n FROM ({}) AS found").format(query)
+        total = int(reader.query(label, None, count_sql, [])[0]["n"])
         if not total:
             continue
-        listed = sql.SQL("{} ORDER BY 1 LIMIT %s").format(sql.SQL(query))
-        rows = reader.query(table, None, listed, [report.detail_limit])
+        listed = sql.SQL("{} ORDER BY 1 LIMIT %s").format(query)
+        rows = reader.query(label, None, listed, [report.detail_limit])
         for row in rows:
-            report.add(kind, f"source {table}/{row['key']}", row["detail"])
+            report.add(kind, f"source {label}/{row['key']}", row["detail"])
         report.counts[kind] += total - len(rows)  # counted in full, listed up to the limit
-    for table in ("campaigns", "characters", "inventory_items", "character_spells"):
-        count_sql = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
-        report.checked[f"source {table}"] = int(reader.query(table, None, count_sql, [])[0]["n"])
+    for collection in collections:
+        report.checked[f"source {collection}"] = reader.count(collection)
+        for child in reader.mapping[collection].children:
+            count_sql = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(child.table))
+            report.checked[f"source {child.table}"] = int(reader.query(collection, None, count_sql, [])[0]["n"])
 
 
 def check_destination(reader: DestinationReader, settings: CompareSettings, report: ProblemReport) -> None:
-    campaigns: set[str] = set()
-    last: str | None = None
-    for key, _ in reader.read("campaigns"):
-        if last is not None and key <= last:
-            report.add("duplicate key", f"destination campaigns/{key}", "the id repeats or is out of order")
-        last = key
-        campaigns.add(key)
-    report.checked["destination campaigns"] = len(campaigns)
-    canonical = Canonicalizer(settings, "characters", "destination")
-    last, count = None, 0
-    for key, raw in reader.read("characters"):
-        count += 1
-        if last is not None and key <= last:
-            report.add("duplicate key", f"destination characters/{key}", "the id repeats or is out of order")
-        last = key
-        campaign = canonical(raw).get("campaign_id")
-        if campaign is not None and campaign not in campaigns:
-            where = f"destination characters/{key}"
-            report.add("dangling campaign", where, f"campaign_id {campaign} names no campaign")
-    report.checked["destination characters"] = count
+    collections = settings.collections
+    referred = {ref.collection for c in collections for ref in settings.collection(c).references}
+    keys: dict[str, set[str]] = {}
+
+    def scan(collection: str, *, order: bool, refs: bool) -> None:
+        m = settings.collection(collection)
+        canonical = Canonicalizer(settings, collection, "destination") if refs and m.references else None
+        held = keys.setdefault(collection, set()) if collection in referred and collection not in keys else None
+        last: str | None = None
+        count = 0
+        for key, raw in reader.read(collection):
+            count += 1
+            if order and last is not None and key <= last:
+                report.add("duplicate key", f"destination {collection}/{key}", "the id repeats or is out of order")
+            last = key
+            if held is not None:
+                held.add(key)
+            if canonical is not None:
+                record = canonical(raw)
+                for ref in m.references:
+                    value = record.get(ref.field)
+                    if value is not None and str(value) not in keys[ref.collection]:
+                        report.add(
+                            "dangling reference",
+                            f"destination {collection}/{key}",
+                            f"{ref.field} {value} names no {ref.collection} record",
+                        )
+        if order:
+            report.checked[f"destination {collection}"] = count
+
+    # first the collections others refer to (their keys held), then the referring ones (their fields checked)
+    for collection in sorted(referred, key=lambda c: (c not in collections, c)):
+        scan(collection, order=collection in collections, refs=False)
+    for collection in collections:
+        if settings.collection(collection).references or collection not in referred:
+            scan(collection, order=collection not in referred, refs=True)
 
 
 def check_refs(
@@ -114,7 +185,7 @@ def check_refs(
     report = ProblemReport("check-refs")
     started = time.monotonic()
     for side, run in (
-        ("source", (lambda: check_source(source, report)) if source else None),
+        ("source", (lambda: check_source(source, settings, report)) if source else None),
         ("destination", (lambda: check_destination(destination, settings, report)) if destination else None),
     ):
         if run is None:

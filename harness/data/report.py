@@ -179,6 +179,7 @@ class ProblemReport:
     detail_limit: int = 1000
     elapsed_s: float = 0.0
     good: str = CLEAN  # the verdict when nothing was found: clean, or equal for verify
+    notes: list[str] = field(default_factory=list)  # what the check could not look at, and why
 
     def add(self, kind: str, where: str, detail: str) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -204,6 +205,7 @@ class ProblemReport:
             "problems": [asdict(p) for p in self.problems],
             "incomplete": self.incomplete,
             "elapsed_s": round(self.elapsed_s, 3),
+            "notes": self.notes,
         }
 
     def to_json(self) -> str:
@@ -218,4 +220,5 @@ class ProblemReport:
             lines.append(f"  ... and {total - len(self.problems)} more not listed")
         if self.incomplete:
             lines.append(f"  incomplete: {self.incomplete}")
+        lines.extend(f"  note: {n}" for n in self.notes)
         return redact("\n".join(lines))

@@ -83,6 +83,10 @@ class StackInfo:
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
+    def read_headers(self) -> dict[str, str]:
+        """The read token as the header the harness's clients of the Storage Service send."""
+        return {"Authorization": f"Bearer {self.storage_read_token}"}
+
     def secrets(self) -> tuple[str, ...]:
         """Every value of this description that must never reach a log or report."""
         return tuple(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from typing import Any
 
 import httpx
@@ -11,14 +12,67 @@ import psycopg
 from harness.data.compare import CompareOptions, compare
 from harness.data.readers import DestinationReader, SourceReader
 from harness.data.report import CompareReport, Difference
-from harness.data.settings import CompareSettings
+from harness.data.settings import CompareSettings, parse_compare_settings
 from harness.embedded import StackInfo
+
+# The reference's legacy tables declared in the table form (rows and child tables, renamed column by column):
+# the same data as the default (query) mapping, read another way.
+REFERENCE_AS_TABLES = """
+[collections.campaigns]
+table = "campaigns"
+version = "row_version"
+[collections.campaigns.renames.source]
+title = "name"
+dm_name = "dungeon_master"
+[collections.campaigns.renames.destination]
+dungeonMaster = "dungeon_master"
+createdAt = "created_at"
+updatedAt = "updated_at"
+
+[collections.characters]
+table = "characters"
+version = "row_version"
+children.inventory = { table = "inventory_items", join = "character_id", order = "position" }
+children.spells = { table = "character_spells", join = "character_id", order = "position" }
+references = { campaign_id = "campaigns" }
+[collections.characters.renames.source]
+owner_id = "owner"
+char_name = "name"
+char_class = "class"
+hp = "hit_points"
+str_score = "abilities.strength"
+dex_score = "abilities.dexterity"
+con_score = "abilities.constitution"
+int_score = "abilities.intelligence"
+wis_score = "abilities.wisdom"
+cha_score = "abilities.charisma"
+"inventory.item_name" = "inventory.name"
+"inventory.weight_lb" = "inventory.weight"
+"spells.spell_name" = "spells.name"
+"spells.spell_level" = "spells.level"
+[collections.characters.renames.destination]
+ownerId = "owner"
+characterClass = "class"
+abilityScores = "abilities"
+hitPoints = "hit_points"
+campaignId = "campaign_id"
+createdAt = "created_at"
+updatedAt = "updated_at"
+"""
+
+
+def table_settings(**extra: Any) -> CompareSettings:
+    return parse_compare_settings({**tomllib.loads(REFERENCE_AS_TABLES), **extra})
 
 
 def run_compare(info: StackInfo, settings: CompareSettings, **options: Any) -> CompareReport:
-    source = SourceReader(info.source_dsn, page_size=settings.page_size)
+    source = SourceReader(info.source_dsn, mapping=settings.mapping, page_size=settings.page_size)
     destination = DestinationReader(
-        info.storage_service_url, info.storage_database, page_size=settings.page_size, token=info.storage_read_token
+        info.storage_service_url,
+        info.storage_database,
+        mapping=settings.mapping,
+        page_size=settings.page_size,
+        headers=info.read_headers(),
     )
     try:
         return compare(source, destination, settings, CompareOptions(**options))
@@ -36,24 +90,26 @@ class Storage:
 
     def __init__(self, info: StackInfo) -> None:
         self.base = f"{info.storage_service_url}/databases/{info.storage_database}/collections"
-        self.http = httpx.Client(headers={"Authorization": f"Bearer {info.storage_write_token}"})
+        self.headers = {"Authorization": f"Bearer {info.storage_write_token}"}  # a faulty migration writes
 
     def records(self, collection: str = "characters") -> list[dict[str, Any]]:
-        body = self.http.get(f"{self.base}/{collection}/records", params={"limit": 5000}).json()
+        body = httpx.get(f"{self.base}/{collection}/records", params={"limit": 5000}, headers=self.headers).json()
         return list(body["items"])
 
     def get(self, key: str, collection: str = "characters") -> dict[str, Any]:
-        response = self.http.get(f"{self.base}/{collection}/records/{key}")
+        response = httpx.get(f"{self.base}/{collection}/records/{key}", headers=self.headers)
         response.raise_for_status()
         return dict(response.json())
 
     def put(self, key: str, document: dict[str, Any], collection: str = "characters", version: int = 1) -> None:
         """Upsert keeping ``version`` (the batch endpoint, as the import writes), so only the data differs."""
         records = [{"id": key, "version": version, "document": document}]
-        self.http.post(f"{self.base}/{collection}/batch", json={"records": records}).raise_for_status()
+        httpx.post(
+            f"{self.base}/{collection}/batch", json={"records": records}, headers=self.headers
+        ).raise_for_status()
 
     def delete(self, key: str, collection: str = "characters") -> None:
-        self.http.delete(f"{self.base}/{collection}/records/{key}").raise_for_status()
+        httpx.delete(f"{self.base}/{collection}/records/{key}", headers=self.headers).raise_for_status()
 
     def edit(self, key: str, change: Any) -> dict[str, Any]:
         """Apply ``change(document)`` (which edits in place) and store the result; returns the original."""

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from data_helpers import table_settings
 
 from harness.data.canonical import Canonicalizer, within_tolerance
 from harness.data.compare import explain, field_path, segment_bounds
@@ -14,8 +15,8 @@ from harness.data.settings import parse_compare_settings
 from harness.errors import ConfigError
 
 ID = uuid.UUID("0b9b83d1-e84b-42bd-87e3-532312e558b2")
-SOURCE_ROW = {
-    "id": ID,
+SOURCE_ROW = {  # a row of the reference's characters table as the table form reads it
+    "id": str(ID),
     "owner_id": "player_1",
     "char_name": "Lia",
     "race": "elf",
@@ -31,11 +32,11 @@ SOURCE_ROW = {
     "alignment": "neutral",
     "background": "",
     "campaign_id": None,
-    "row_version": 2,
+    "version": 2,
     "created_at": dt.datetime(2024, 1, 1, 10, 0, 0, 123999, tzinfo=dt.UTC),
     "updated_at": dt.datetime(2024, 1, 1, 12, 0, 0, 500000, tzinfo=dt.timezone(dt.timedelta(hours=2))),
-    "inventory_items": [{"item_name": "Dagger", "quantity": 1, "weight_lb": Decimal("1.00"), "equipped": True}],
-    "character_spells": [{"spell_name": "Shield", "spell_level": 1, "prepared": False}],
+    "inventory": [{"item_name": "Dagger", "quantity": 1, "weight_lb": Decimal("1.00"), "equipped": True}],
+    "spells": [{"spell_name": "Shield", "spell_level": 1, "prepared": False}],
 }
 DOCUMENT = {
     "id": str(ID),
@@ -65,7 +66,7 @@ DOCUMENT = {
 
 
 def canon(settings: dict[str, object] | None = None) -> tuple[Canonicalizer, Canonicalizer]:
-    s = parse_compare_settings(settings)
+    s = table_settings(**(settings or {}))
     return Canonicalizer(s, "characters", "source"), Canonicalizer(s, "characters", "destination")
 
 

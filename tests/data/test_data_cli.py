@@ -60,16 +60,6 @@ environment = "dev"
 dsn = "{faulty.source_dsn}"
 [targets.wrongdest.destination]
 url = "{faulty.legacy_url}"
-
-[targets.typo]
-environment = "dev"
-[targets.typo.source]
-dsn = "{faulty.source_dsn}"
-[targets.typo.destination]
-url = "{faulty.storage_service_url}"
-token = "{faulty.storage_read_token}"
-[targets.typo.compare]
-tolerence = {{ "hit_points" = 1 }}
 """
     )
     return path
@@ -119,7 +109,7 @@ def test_verify_and_check_refs_fail_on_the_faults(config: Path, faulty: StackInf
     ("args", "message"),
     [
         (["compare", "--target", "nosource"], "has no [targets.nosource.source] dsn"),
-        (["compare", "--target", "typo"], "tolerence: unknown key; did you mean 'tolerance'?"),
+        (["compare", "--target", "rehearsal", "--collection", "charactres"], "did you mean 'characters'?"),
         (["verify", "--target", "stagin"], "unknown target 'stagin'"),
         (["check-refs", "--target", "down"], "cannot connect to the source PostgreSQL at postgresql://harness:***@"),
         (["compare", "--target", "rehearsal", "--sample", "3"], "--sample must be a fraction"),
@@ -131,6 +121,34 @@ def test_usage_errors_are_one_line_and_exit_2(config: Path, args: list[str], mes
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and message in run.stderr and "Traceback" not in run.stderr
     assert "secret" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ('tolerence = { "hit_points" = 1 }', "targets.typo.compare.tolerence: unknown key; did you mean 'tolerance'?"),
+        (
+            '[targets.typo.compare.collections.characters]\ntable = "characters"\nkey_typ = "text"',
+            "targets.typo.compare.collections.characters.key_typ: unknown key; did you mean 'key_type'?",
+        ),
+        (
+            '[targets.typo.compare.collections.characters]\nquery = "SELECT 1"\nkey_type = "int"',
+            "targets.typo.compare.collections.characters.key_type: must be one of uuid, text, integer",
+        ),
+        (
+            '[targets.typo.compare.collections.characters]\ntable = "characters"\nreferences = { c = "campains" }',
+            "targets.typo.compare.collections.characters.references.c: names no declared collection",
+        ),
+    ],
+)
+def test_a_bad_compare_section_fails_when_the_file_is_read(tmp_path: Path, section: str, message: str) -> None:
+    """Checked when the targets file is read: any command, not only harness data, stops with one line."""
+    path = tmp_path / "harness.toml"
+    path.write_text(f'[targets.typo]\nenvironment = "dev"\n[targets.typo.compare]\n{section}\n')
+    run = harness(path, "verify", "--target", "typo")
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and message in run.stderr and "Traceback" not in run.stderr
+    assert run.stderr.startswith(f"{path}: ") or f"{path}: targets.typo.compare." in run.stderr
 
 
 def test_the_suite_fails_on_the_faults_and_attaches_the_report(config: Path, faulty: StackInfo, tmp_path: Path) -> None:

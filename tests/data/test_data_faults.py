@@ -158,7 +158,7 @@ def test_checksums_settle_the_unaffected_ranges(faulted: Faulted) -> None:
 def test_check_refs_names_every_orphan_and_duplicate(faulted: Faulted) -> None:
     info = faulted.info
     source = SourceReader(info.source_dsn)
-    destination = DestinationReader(info.storage_service_url, info.storage_database, token=info.storage_read_token)
+    destination = DestinationReader(info.storage_service_url, info.storage_database, headers=info.read_headers())
     try:
         report = check_refs(source, destination, CompareSettings())
     finally:
@@ -168,9 +168,9 @@ def test_check_refs_names_every_orphan_and_duplicate(faulted: Faulted) -> None:
     v = faulted.victims
     assert found == {
         ("duplicate key", f"source characters/{v['duplicate']}"),
-        ("dangling campaign", f"source characters/{v['dangling_src']}"),
-        ("orphan item", f"source inventory_items/{ORPHAN_OWNER}#0"),
-        ("dangling campaign", f"destination characters/{v['dangling_dst']}"),
+        ("dangling reference", f"source characters/{v['dangling_src']}"),
+        ("orphan row", f"source inventory_items/{ORPHAN_OWNER}#0"),
+        ("dangling reference", f"destination characters/{v['dangling_dst']}"),
     }
     assert report.verdict == "different" and report.exit_code == 1
     dangling = next(p for p in report.problems if p.where.endswith(v["dangling_dst"]))
@@ -180,7 +180,7 @@ def test_check_refs_names_every_orphan_and_duplicate(faulted: Faulted) -> None:
 def test_verify_finds_the_collection_that_differs(faulted: Faulted) -> None:
     info = faulted.info
     source = SourceReader(info.source_dsn)
-    destination = DestinationReader(info.storage_service_url, info.storage_database, token=info.storage_read_token)
+    destination = DestinationReader(info.storage_service_url, info.storage_database, headers=info.read_headers())
     try:
         report = verify(source, destination, ("campaigns", "characters"))
     finally:

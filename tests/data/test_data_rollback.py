@@ -56,7 +56,7 @@ def test_rollback_restores_the_source_and_empties_the_destination(tmp_path: Path
             other = (
                 SourceReader(dsn)
                 if dsn
-                else DestinationReader(info.storage_service_url, info.storage_database, token=info.storage_read_token)
+                else DestinationReader(info.storage_service_url, info.storage_database, headers=info.read_headers())
             )
             try:
                 report = compare(live, other, CompareSettings())
@@ -81,7 +81,7 @@ def test_rollback_restores_the_source_and_empties_the_destination(tmp_path: Path
         assert live_vs(None) == ("equal", {})  # and the migrated copy matches the restored source again
 
         cleanup_storage(info.storage_service_url, info.storage_database, token=info.storage_admin_token)
-        destination = DestinationReader(info.storage_service_url, info.storage_database, token=info.storage_read_token)
+        destination = DestinationReader(info.storage_service_url, info.storage_database, headers=info.read_headers())
         try:
             assert [destination.summary(c).count for c in ("campaigns", "characters")] == [0, 0]
         finally:
