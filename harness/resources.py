@@ -43,5 +43,10 @@ def schemathesis_config() -> Path:
     return contract("schemathesis.toml")
 
 
+def targets_schema() -> Path:
+    """The JSON Schema of the targets file (``harness.toml``), for editors; the loader is the authority."""
+    return contract("harness-targets.schema.json")
+
+
 def locustfile(name: str = "character_service.py") -> Path:
     return _file(LOCUSTFILES_PACKAGE, name)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.settings import parse_compare_settings
+from ..durations import parse_duration
 from ..errors import ConfigError, did_you_mean
 from .model import (
     BACKENDS,
@@ -21,31 +22,37 @@ from .model import (
     GATE_PHASES,
     GATE_PROFILES,
     LOCAL,
+    RUN_LIMITS,
     Auth,
     Backend,
     Config,
     Destination,
+    DifferentialSettings,
     GateSettings,
+    LoadCompareSettings,
     LocalSettings,
     Prometheus,
+    RunLimits,
     SecurityProbes,
     Source,
     Target,
+    ThresholdSettings,
     Timeouts,
 )
 
 DEFAULT_FILE = "harness.toml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-# The keys each section accepts and their types. Sections that later features own (thresholds, compare)
-# are declared here too, so that a typo anywhere is caught.
-TOP_KEYS: dict[str, type | tuple[type, ...]] = {"default_target": str, "targets": dict, "local": dict}
-LOCAL_KEYS: dict[str, type | tuple[type, ...]] = {"characters": int, "seed": int, "pg_dsn": str, "faults": list}
-# Sections the loader keeps as they are (Target.extra) for their own readers to check: load thresholds
-# (harness.load.thresholds), data comparison (harness.data.settings), load comparison (harness.load.compare) and
-# declared differential noise (harness.differential.cli).
-EXTRA_SECTIONS = ("thresholds", "compare", "load_compare", "differential")
-TARGET_KEYS: dict[str, type | tuple[type, ...]] = {
+# The keys each section accepts and their types: the one definition of the targets file, which
+# contracts/harness-targets.schema.json follows (a test holds the two together).
+KeyTypes = dict[str, type | tuple[type, ...]]
+NUMBER = (int, float)
+TOP_KEYS: KeyTypes = {"default_target": str, "targets": dict, "local": dict}
+LOCAL_KEYS: KeyTypes = {"characters": int, "seed": int, "pg_dsn": str, "faults": list}
+# Sections the loader keeps as they are (Target.extra) for their own reader to check: data comparison
+# (harness.data.settings).
+EXTRA_SECTIONS = ("compare",)
+TARGET_KEYS: KeyTypes = {
     "environment": str,
     "backends": dict,
     "source": dict,
@@ -55,17 +62,38 @@ TARGET_KEYS: dict[str, type | tuple[type, ...]] = {
     "timeouts": dict,
     "gate": dict,
     "security": dict,
+    "thresholds": dict,
+    "load_compare": dict,
+    "differential": dict,
     **dict.fromkeys(EXTRA_SECTIONS, dict),
 }
-SECTION_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+SECTION_KEYS: dict[str, KeyTypes] = {
     "backend": {"url": str},
     "source": {"dsn": str},
     "destination": {"url": str, "database": str, "token": str},
     "prometheus": {"url": str},
     "auth": {"bearer_token": str, "header_name": str, "header_value": str},
-    "timeouts": {"connect": (int, float), "read": (int, float)},
+    "timeouts": {"connect": NUMBER, "read": NUMBER},
     "security": {"other_database_token": str, "read_token": str, "collection": str},
     "gate": {"profile": str, "phases": list, "skip": list, "report_only": list, "budgets": dict, "rehearse": bool},
+    "thresholds": {
+        "rules": str,
+        "window": str,
+        "for": str,
+        **dict.fromkeys(RUN_LIMITS, NUMBER),
+        "max_generator_cpu": NUMBER,
+        "endpoints": dict,
+    },
+    "thresholds_endpoint": dict.fromkeys(RUN_LIMITS, NUMBER),  # [targets.X.thresholds.endpoints."METHOD name"]
+    "load_compare": {
+        "max_slowdown": NUMBER,
+        "alpha": NUMBER,
+        "max_error_ratio_increase": NUMBER,
+        "users": int,
+        "run_time": str,
+        "rounds": int,
+    },
+    "differential": {"noise": list},
 }
 _TYPE_NAMES = {
     bool: "true or false",
@@ -175,6 +203,10 @@ class _Reader:
                 read_token=values.get("read_token") or None,
                 collection=values.get("collection") or "characters",
             )
+        thresholds = self.thresholds(data["thresholds"], p + "thresholds.") if "thresholds" in data else None
+        load_compare = self.load_compare(data["load_compare"], p + "load_compare.") if "load_compare" in data else None
+        differential = self.section(data.get("differential", {}), "differential", p + "differential.")
+        noise = self.strings(differential, "noise", p + "differential.", 'e.g. ["updated_at"]')
         compare = parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare.")
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
@@ -189,8 +221,66 @@ class _Reader:
             extra=extra,
             gate=gate,
             security=security,
+            thresholds=thresholds or ThresholdSettings(),
+            load_compare=load_compare or LoadCompareSettings(),
+            differential=DifferentialSettings(noise=noise),
             compare=compare,
         )
+
+    def strings(self, data: Mapping[str, Any], key: str, prefix: str, example: str = "") -> tuple[str, ...]:
+        values = data.get(key, [])
+        if not all(isinstance(v, str) for v in values):
+            raise self.error(prefix + key, "must be a list of strings" + (f", {example}" if example else ""))
+        return tuple(values)
+
+    def duration(self, value: str, key: str) -> str:
+        try:
+            parse_duration(value, key)
+        except ConfigError:
+            raise self.error(key, f"{value!r} is not a duration; write it like 30s, 5m or 1h30m") from None
+        return value
+
+    def limits(self, data: Mapping[str, Any], prefix: str) -> RunLimits:
+        for key in RUN_LIMITS:
+            if key in data and data[key] < 0:
+                raise self.error(prefix + key, f"must not be negative, got {data[key]!r}")
+        return RunLimits(**{key: float(data[key]) for key in RUN_LIMITS if key in data})
+
+    def thresholds(self, data: Mapping[str, Any], prefix: str) -> ThresholdSettings:
+        values = self.section(data, "thresholds", prefix)
+        window = self.duration(values["window"], prefix + "window") if "window" in values else None
+        for_ = self.duration(values["for"], prefix + "for") if "for" in values else None
+        cpu = values.get("max_generator_cpu")
+        if cpu is not None and cpu < 0:
+            raise self.error(prefix + "max_generator_cpu", f"must not be negative, got {cpu!r}")
+        endpoints = []
+        for endpoint, limits in values.get("endpoints", {}).items():
+            where = f'{prefix}endpoints."{endpoint}"'
+            if not isinstance(limits, dict):
+                raise self.error(where, "must be a table such as { p95_ms = 200 }")
+            if len(endpoint.split(" ", 1)) != 2:
+                raise self.error(where, 'name endpoints "METHOD name", e.g. "GET /characters/{character_id}"')
+            self.check(limits, SECTION_KEYS["thresholds_endpoint"], where + ".")
+            endpoints.append((endpoint, self.limits(limits, where + ".")))
+        return ThresholdSettings(
+            rules=values.get("rules"),
+            window=window,
+            for_=for_,
+            max_generator_cpu=None if cpu is None else float(cpu),
+            run=self.limits(values, prefix),
+            endpoints=tuple(endpoints),
+        )
+
+    def load_compare(self, data: Mapping[str, Any], prefix: str) -> LoadCompareSettings:
+        values = self.section(data, "load_compare", prefix)
+        if "run_time" in values:
+            self.duration(values["run_time"], prefix + "run_time")
+        floats = ("max_slowdown", "alpha", "max_error_ratio_increase")
+        typed: dict[str, Any] = {k: float(v) if k in floats else v for k, v in values.items()}
+        settings = LoadCompareSettings(**typed)
+        for key, problem in settings.problems():
+            raise self.error(prefix + key, problem)
+        return settings
 
     def gate(self, data: Mapping[str, Any], prefix: str) -> GateSettings:
         self.check(data, SECTION_KEYS["gate"], prefix)
@@ -200,12 +290,7 @@ class _Reader:
                 prefix + "profile",
                 f"must be one of {', '.join(GATE_PROFILES)}, got {profile!r}{did_you_mean(profile, GATE_PROFILES)}",
             )
-        names: dict[str, tuple[str, ...]] = {}
-        for key in ("phases", "skip", "report_only"):
-            values = data.get(key, [])
-            if not all(isinstance(v, str) for v in values):
-                raise self.error(prefix + key, "must be a list of strings")
-            names[key] = tuple(values)
+        names = {key: self.strings(data, key, prefix) for key in ("phases", "skip", "report_only")}
         for phase in names["phases"]:
             if phase not in GATE_PHASES:
                 raise self.error(

@@ -27,6 +27,8 @@ GATE_PHASES = (
     "rollback",
 )
 GATE_PROFILES = ("quick", "full")
+# Run-level load limits, for all requests or one endpoint ([targets.X.thresholds] and its endpoints tables).
+RUN_LIMITS = ("p95_ms", "p99_ms", "avg_ms", "min_rps", "max_error_ratio")
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,66 @@ class GateSettings:
 
 
 @dataclass(frozen=True)
+class RunLimits:
+    """Run-level limits of a load run; ``None``: not judged. Keys as in ``RUN_LIMITS``."""
+
+    p95_ms: float | None = None  # 95th percentile response time over the run, ms
+    p99_ms: float | None = None
+    avg_ms: float | None = None
+    min_rps: float | None = None  # achieved requests per second (closed model: catches a slow system)
+    max_error_ratio: float | None = None  # failed / all requests
+
+    def items(self) -> tuple[tuple[str, float], ...]:
+        """The limits that are set, in ``RUN_LIMITS`` order."""
+        return tuple((key, value) for key in RUN_LIMITS if (value := getattr(self, key)) is not None)
+
+
+@dataclass(frozen=True)
+class ThresholdSettings:
+    """``[targets.X.thresholds]``: what a load run is judged against besides the alert rules (harness.load)."""
+
+    rules: str | None = None  # the Prometheus rule file; None: the shipped one
+    window: str | None = None  # a duration ("30s"): every rule's range window instead of its own
+    for_: str | None = None  # the key ``for``: every rule's ``for`` instead of its own
+    max_generator_cpu: float | None = None  # a load generator above this CPU % makes the run invalid
+    run: RunLimits = field(default_factory=RunLimits)
+    endpoints: tuple[tuple[str, RunLimits], ...] = ()  # ("METHOD name", limits) as locust names requests
+
+
+@dataclass(frozen=True)
+class LoadCompareSettings:
+    """``[targets.X.load_compare]`` merged with options: ``harness load compare``'s test of storage vs legacy."""
+
+    max_slowdown: float = 0.10  # X: the tolerated slowdown of storage vs legacy (0.10 = 10%)
+    alpha: float = 0.05  # significance level of the one-sided Mann-Whitney U test
+    max_error_ratio_increase: float = 0.001  # storage's error ratio may exceed legacy's by at most this
+    users: int = 10  # locust users of each run
+    run_time: str = "15s"  # length of each run
+    rounds: int = 2  # alternating legacy/storage rounds
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(key, what is wrong) for every value out of range; the loader and the options report them."""
+        found = []
+        if not 0 < self.alpha < 1:
+            found.append(("alpha", f"must be between 0 and 1, got {self.alpha!r}"))
+        if self.rounds < 1:
+            found.append(("rounds", f"must be at least 1, got {self.rounds!r}"))
+        if self.users < 1:
+            found.append(("users", f"must be at least 1, got {self.users!r}"))
+        for key in ("max_slowdown", "max_error_ratio_increase"):
+            if getattr(self, key) < 0:
+                found.append((key, f"must not be negative, got {getattr(self, key)!r}"))
+        return found
+
+
+@dataclass(frozen=True)
+class DifferentialSettings:
+    """``[targets.X.differential]``: fields the differential comparison treats as noise, besides those it learns."""
+
+    noise: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     environment: str
@@ -127,9 +189,12 @@ class Target:
     prometheus: Prometheus | None = None
     auth: Auth = field(default_factory=Auth)
     timeouts: Timeouts = field(default_factory=Timeouts)
-    extra: dict[str, Any] = field(default_factory=dict)  # sections other features own (thresholds, compare)
+    extra: dict[str, Any] = field(default_factory=dict)  # the [compare] section, checked by harness.data.settings
     gate: GateSettings = field(default_factory=GateSettings)
     security: SecurityProbes = field(default_factory=SecurityProbes)
+    thresholds: ThresholdSettings = field(default_factory=ThresholdSettings)
+    load_compare: LoadCompareSettings = field(default_factory=LoadCompareSettings)
+    differential: DifferentialSettings = field(default_factory=DifferentialSettings)
     compare: CompareSettings = field(default_factory=CompareSettings)  # [targets.X.compare], checked on reading
 
     @property

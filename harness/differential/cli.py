@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from ..config import load_config, resolve_settings
-from ..config.model import BACKENDS
+from ..config.model import BACKENDS, DifferentialSettings
 from ..errors import ConfigError
 
 
@@ -38,16 +38,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise", action="append", default=[], help="declare a noise field (repeatable)")
 
 
-def _declared(args: argparse.Namespace, extra: dict[str, Any], target: str) -> tuple[str, ...]:
-    """Noise fields: ``[targets.NAME.differential] noise = ["field", ...]`` and every ``--noise``."""
-    section = extra.get("differential", {}) or {}
-    unknown = [k for k in section if k != "noise"]
-    if unknown:
-        raise ConfigError(f"targets.{target}.differential: unknown key {unknown[0]!r} (allowed: noise)")
-    noise = section.get("noise", [])
-    if not isinstance(noise, list) or not all(isinstance(n, str) for n in noise):
-        raise ConfigError(f'targets.{target}.differential.noise: must be a list of field names, e.g. ["updated_at"]')
-    return (*noise, *args.noise)
+def _declared(args: argparse.Namespace, section: DifferentialSettings) -> tuple[str, ...]:
+    """Noise fields: ``[targets.NAME.differential] noise = ["field", ...]`` (checked by the loader) and every
+    ``--noise``."""
+    return (*section.noise, *args.noise)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -67,7 +61,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"target {target.name!r} has no {', '.join(missing)} backend to compare")
         clients = {b: target.client(b) for b in BACKENDS}
         try:
-            report = run_differential(clients, profile, declared_noise=_declared(args, target.extra, target.name))
+            report = run_differential(clients, profile, declared_noise=_declared(args, target.differential))
         except Divergence as found:
             print(found)
             return 1
@@ -94,7 +88,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             raise ConfigError(f"target {target.name!r} has no {args.to_backend} backend")
         writes = settings.allow_writes or not target.is_production
         with target.client(args.to_backend) as client:
-            noise = Noise.declare(_declared(args, target.extra, target.name))
+            noise = Noise.declare(_declared(args, target.differential))
             if writes:  # learning creates (and deletes) two probe resources
                 samples = [("campaign", "/campaigns", SAMPLE_CAMPAIGN), ("character", "/characters", SAMPLE_CHARACTER)]
                 noise = noise | learn_noise(client, samples)

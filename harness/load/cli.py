@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Target, load_config
-from ..config.model import BACKENDS
+from ..config.model import BACKENDS, LOCAL
 from ..config.settings import parse_backend_choice
+from ..durations import parse_duration
 from ..errors import ConfigError
 from ..redaction import redact
-from .rules import RuleSet, load_rules, parse_duration
+from .rules import RuleSet, load_rules
 from .thresholds import DEFAULT_RULES
 
 REPORTS = Path("reports")
@@ -31,8 +32,7 @@ def _open(args: argparse.Namespace) -> AbstractContextManager[Target]:
 
 
 def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
-    section = target.extra.get("thresholds") or {}
-    path = args.rules or section.get("rules") or DEFAULT_RULES
+    path = args.rules or target.thresholds.rules or DEFAULT_RULES
     window = parse_duration(args.window, "--window") if args.window else None
     for_raw: str | None = getattr(args, "for_", None)
     for_ = parse_duration(for_raw, "--for") if for_raw else None
@@ -71,10 +71,12 @@ def _cmd_check_latency(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _locust_extra(args: argparse.Namespace) -> list[str]:
-    extra: list[str] = []
-    if args.target:
-        extra += ["--target", args.target]
+def _locust_extra(args: argparse.Namespace, target: Target) -> list[str]:
+    """The child's options. The target is the one resolved here (option > HARNESS_TARGET > default_target >
+    local), always passed by name: the child never resolves precedence itself, so a target chosen by the
+    environment or the file keeps its thresholds, auth, timeouts and production rule. The built-in local target
+    has no entry in the file: the child gets its URL as the host."""
+    extra: list[str] = [] if target.name == LOCAL else ["--target", target.name]
     for flag, value in (("--rule-window", args.rule_window), ("--rule-for", args.rule_for)):
         if value:
             extra += [flag, value]
@@ -99,7 +101,7 @@ def _cmd_load_run(args: argparse.Namespace) -> int:
             processes=args.processes,
             html=f"{prefix}.html",
             csv=prefix,
-            extra=["--backend", backend, *_locust_extra(args)],
+            extra=["--backend", backend, *_locust_extra(args, target)],
         )
     text = prefix.with_name(prefix.name + ".txt")
     print(text.read_text() if text.is_file() else run.tail())
@@ -114,8 +116,8 @@ def _cmd_load_compare(args: argparse.Namespace) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with _open(args) as target:
         settings = compare_settings(
-            target.extra.get("load_compare"), target.name, max_slowdown=args.max_slowdown, alpha=args.alpha,
-            users=args.users, run_time=args.run_time, rounds=args.rounds,
+            target.load_compare, max_slowdown=args.max_slowdown, alpha=args.alpha, users=args.users,
+            run_time=args.run_time, rounds=args.rounds,
         )  # fmt: skip
         missing = [b for b in BACKENDS if b not in target.backends]
         if missing:
@@ -130,7 +132,7 @@ def _cmd_load_compare(args: argparse.Namespace) -> int:
                     users=settings.users,
                     run_time=settings.run_time,
                     processes=args.processes,
-                    extra=["--backend", backend, *_locust_extra(args)],
+                    extra=["--backend", backend, *_locust_extra(args, target)],
                 )
                 if run.verdict is None:
                     raise ConfigError(f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}")

@@ -7,7 +7,7 @@ than that, it is slower by more than X% and the comparison fails. Equal backends
 slower fails at X = 10%. The histograms come from locust (rounded milliseconds with counts), so the test works on
 value/count pairs with the tie correction.
 
-Keys of ``[targets.NAME.load_compare]`` (all optional; options win):
+Keys of ``[targets.NAME.load_compare]`` (all optional; options win; checked by the loader):
     max_slowdown = 0.10             # X: the tolerated slowdown of storage vs legacy (0.10 = 10%)
     alpha = 0.05                    # significance level of the one-sided test
     max_error_ratio_increase = 0.001  # storage's error ratio may exceed legacy's by at most this much
@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, did_you_mean
+from ..config.model import LoadCompareSettings
+from ..durations import parse_duration
+from ..errors import ConfigError
 from ..redaction import redact
 from .verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
-
-COMPARE_KEYS = ("max_slowdown", "alpha", "max_error_ratio_increase", "users", "run_time", "rounds")
 
 
 @dataclass(frozen=True)
@@ -109,34 +109,19 @@ def _mean(hist: dict[float, int]) -> float:
     return sum(v * c for v, c in hist.items()) / total if total else math.nan
 
 
-@dataclass(frozen=True)
-class CompareSettings:
-    max_slowdown: float = 0.10
-    alpha: float = 0.05
-    max_error_ratio_increase: float = 0.001
-    users: int = 10
-    run_time: str = "15s"
-    rounds: int = 2
+# [targets.X.load_compare], checked by the loader, merged with options here
+CompareSettings = LoadCompareSettings
 
 
-def compare_settings(section: dict[str, Any] | None, target: str, **options: Any) -> CompareSettings:
-    section = dict(section or {})
-    for key in section:
-        if key not in COMPARE_KEYS:
-            hint = did_you_mean(key, COMPARE_KEYS)
-            allowed = ", ".join(COMPARE_KEYS)
-            raise ConfigError(f"targets.{target}.load_compare: unknown key {key!r}{hint} (allowed: {allowed})")
-    values = {**section, **{k: v for k, v in options.items() if v is not None}}
-    try:
-        settings = CompareSettings(**values)
-    except TypeError as exc:
-        raise ConfigError(f"targets.{target}.load_compare: {exc}") from None
-    if not 0 < settings.alpha < 1:
-        raise ConfigError(f"compare alpha must be between 0 and 1, got {settings.alpha}")
-    if settings.rounds < 1:
-        raise ConfigError(f"compare rounds must be at least 1, got {settings.rounds}")
-    if settings.max_slowdown < 0:
-        raise ConfigError(f"compare max_slowdown must not be negative, got {settings.max_slowdown}")
+def compare_settings(section: LoadCompareSettings | None = None, **options: Any) -> LoadCompareSettings:
+    """The target's settings with the options that were given (options win), checked by the same rules."""
+    given = {k: v for k, v in options.items() if v is not None}
+    if "run_time" in given:
+        parse_duration(given["run_time"], "--run-time")
+    settings = replace(section or LoadCompareSettings(), **given)
+    for key, problem in settings.problems():
+        if key in given:
+            raise ConfigError(f"--{key.replace('_', '-')}: {problem}")
     return settings
 
 

@@ -121,9 +121,8 @@ def _configure(environment: Environment) -> None:
     if options.no_thresholds:
         return
     run_options = {k: getattr(options, k) for k in ("p95_ms", "p99_ms", "min_rps") if getattr(options, k) is not None}
-    section = STATE.target.extra.get("thresholds") if STATE.target else None
     STATE.config = threshold_config(
-        section,
+        STATE.target.thresholds if STATE.target else None,
         target=STATE.target.name if STATE.target else LOCAL,
         rules=options.rules,
         window=options.rule_window,

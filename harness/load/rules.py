@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from ..durations import parse_duration
 from ..errors import ConfigError
 
 ERROR_RATE = "error_rate"
@@ -37,8 +38,6 @@ AVG_LATENCY = "avg_latency"
 UNITS = {ERROR_RATE: "errors/s", ERROR_RATIO: "ratio", AVG_LATENCY: "s"}
 KNOWN_LABELS = ("method", "route")
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _METRIC = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _SELECTOR = (
     rf"(?P<metric{{n}}>{_METRIC})\s*(?:\{{(?P<matchers{{n}}>[^}}]*)\}})?\s*\[\s*(?P<window{{n}}>[0-9a-z.]+)\s*\]"
@@ -68,22 +67,6 @@ _RATE = [(re.compile(rf"^\s*{_fn('rate', 1, s)}{_CMP}"), s) for s in (True, Fals
 _RATIO = [(re.compile(rf"^\s*{_fn('rate', 1, s)}\s*/\s*{_fn('rate', 2, s)}{_CMP}"), s) for s in (True, False)]
 _AVG_OVER_TIME = re.compile(rf"^\s*avg_over_time\s*\(\s*{_sel(1)}\s*\){_CMP}")
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
-
-
-def parse_duration(text: str, what: str = "duration") -> float:
-    """A Prometheus duration (``5m``, ``1h30m``, ``500ms``, ``0``) in seconds."""
-    raw = str(text).strip()
-    if raw in ("0", ""):
-        return 0.0
-    pos, total = 0, 0.0
-    for match in _DURATION_PART.finditer(raw):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    if pos != len(raw) or pos == 0:
-        raise ConfigError(f"{what}: {text!r} is not a duration; write it like 30s, 5m or 1h30m")
-    return total
 
 
 def format_duration(seconds: float) -> str:

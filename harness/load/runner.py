@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import resources
+from ..durations import parse_duration
 from ..errors import ConfigError, HarnessError
-from .rules import parse_duration
 
 DEFAULT_LOCUSTFILE = resources.locustfile()
 STOP_TIMEOUT_S = 5

@@ -2,7 +2,7 @@
 thresholds of the target's ``[targets.NAME.thresholds]`` section, merged with command-line options
 (option > targets file > default).
 
-Keys of ``[targets.NAME.thresholds]`` (all optional):
+Keys of ``[targets.NAME.thresholds]`` (all optional; the loader checks them and gives a ``ThresholdSettings``):
 
     rules = "contracts/alert-rules.yaml"  # the Prometheus rule file the thresholds come from
     window = "30s"              # evaluate every rule over this range window instead of its own ([5m])
@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import resources
-from ..errors import ConfigError, did_you_mean
-from .rules import RuleSet, parse_duration
+from ..config.model import ThresholdSettings
+from ..durations import parse_duration
+from ..errors import ConfigError
+from .rules import RuleSet
 
 # the shipped contracts/alert-rules.yaml, wherever the harness is installed
 DEFAULT_RULES = str(resources.alert_rules())
-RUN_KEYS = ("p95_ms", "p99_ms", "avg_ms", "min_rps", "max_error_ratio")
-SECTION_KEYS = (*RUN_KEYS, "rules", "window", "for", "max_generator_cpu", "endpoints")
 DEFAULT_MAX_GENERATOR_CPU = 90.0
 
 
@@ -90,7 +90,7 @@ class RunSummary:
 class RunThreshold:
     """A limit on a whole-run figure (from the targets file or an option), not from an alert rule."""
 
-    key: str  # one of RUN_KEYS
+    key: str  # one of RUN_LIMITS
     limit: float
     endpoint: str | None = None  # "GET /characters/{character_id}"; None: all requests
 
@@ -146,6 +146,7 @@ class ThresholdConfig:
 
 
 def _number(value: Any, where: str) -> float:
+    """An option's value (the targets file's are checked by the loader)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where}: must be a number, got {value!r}")
     if value < 0:
@@ -153,12 +154,8 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
-def _unknown(key: str, allowed: tuple[str, ...], where: str) -> ConfigError:
-    return ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})")
-
-
 def threshold_config(
-    section: dict[str, Any] | None,
+    section: ThresholdSettings | None = None,
     *,
     target: str = "local",
     rules: str | None = None,
@@ -167,50 +164,32 @@ def threshold_config(
     max_generator_cpu: float | None = None,
     run_options: dict[str, float] | None = None,
 ) -> ThresholdConfig:
-    """Merge the targets file section with options (options win)."""
-    section = dict(section or {})
+    """Merge the target's ``[thresholds]`` (checked when the file was read) with options (options win)."""
+    section = section or ThresholdSettings()
     where = f"targets.{target}.thresholds"
-    for key in section:
-        if key not in SECTION_KEYS:
-            raise _unknown(key, SECTION_KEYS, where)
     sources: dict[str, str] = {}
     run: dict[tuple[str, str | None], RunThreshold] = {}
-    for key in RUN_KEYS:
-        if key in section:
-            run[(key, None)] = RunThreshold(key, _number(section[key], f"{where}.{key}"))
-            sources[key] = "targets file"
-    endpoints = section.get("endpoints", {})
-    if not isinstance(endpoints, dict):
-        raise ConfigError(f'{where}.endpoints: must be a table of "METHOD name" = {{ p95_ms = ... }}')
-    for endpoint, limits in endpoints.items():
-        ewhere = f'{where}.endpoints."{endpoint}"'
-        if not isinstance(limits, dict):
-            raise ConfigError(f"{ewhere}: must be a table such as {{ p95_ms = 200 }}")
-        if len(str(endpoint).split(" ", 1)) != 2:
-            raise ConfigError(f'{ewhere}: name endpoints "METHOD name", e.g. "GET /characters/{{character_id}}"')
-        for key, value in limits.items():
-            if key not in RUN_KEYS:
-                raise _unknown(key, RUN_KEYS, ewhere)
-            run[(key, endpoint)] = RunThreshold(key, _number(value, f"{ewhere}.{key}"), endpoint)
+    for key, limit in section.run.items():
+        run[(key, None)] = RunThreshold(key, limit)
+        sources[key] = "targets file"
+    for endpoint, limits in section.endpoints:
+        for key, limit in limits.items():
+            run[(key, endpoint)] = RunThreshold(key, limit, endpoint)
     for key, value in (run_options or {}).items():
         run[(key, None)] = RunThreshold(key, _number(value, f"--{key.replace('_', '-')}"))
         sources[key] = "option"
 
-    def pick(option: str | None, key: str, flag: str) -> tuple[str | None, str]:
+    def pick(option: str | None, value: str | None, key: str, flag: str) -> tuple[str | None, str]:
         if option is not None:
             return option, f"option {flag}"
-        if key in section:
-            if not isinstance(section[key], str):
-                raise ConfigError(f'{where}.{key}: must be a string such as "30s"')
-            return section[key], f"{where}.{key}"
+        if value is not None:
+            return value, f"{where}.{key}"
         return None, ""
 
-    window_raw, window_origin = pick(window, "window", "--rule-window")
-    for_raw, for_origin = pick(for_, "for", "--rule-for")
-    rules_raw, rules_origin = pick(rules, "rules", "--rules")
-    cpu = max_generator_cpu
-    if cpu is None and "max_generator_cpu" in section:
-        cpu = _number(section["max_generator_cpu"], f"{where}.max_generator_cpu")
+    window_raw, window_origin = pick(window, section.window, "window", "--rule-window")
+    for_raw, for_origin = pick(for_, section.for_, "for", "--rule-for")
+    rules_raw, rules_origin = pick(rules, section.rules, "rules", "--rules")
+    cpu = section.max_generator_cpu if max_generator_cpu is None else max_generator_cpu
     rules_path = rules_raw or DEFAULT_RULES
     if not Path(rules_path).is_file():
         origin = rules_origin or "the default"

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.writes
 def test_backends_answer_alike(
     backend_clients: dict[str, httpx.Client], target: Target, fuzz_profile: FuzzProfile
 ) -> None:
-    declared = target.extra.get("differential", {}).get("noise", [])  # [differential] noise = ["field", ...]
+    declared = target.differential.noise  # [differential] noise = ["field", ...], checked by the loader
     allure.dynamic.parameter("backends", " vs ".join(backend_clients))
     report = run_differential(backend_clients, fuzz_profile, declared_noise=tuple(declared))
     allure.attach(report.summary(), name="differential summary", attachment_type=allure.attachment_type.TEXT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from data_helpers import table_settings
@@ -38,7 +39,7 @@ SOURCE_ROW = {  # a row of the reference's characters table as the table form re
     "inventory": [{"item_name": "Dagger", "quantity": 1, "weight_lb": Decimal("1.00"), "equipped": True}],
     "spells": [{"spell_name": "Shield", "spell_level": 1, "prepared": False}],
 }
-DOCUMENT = {
+DOCUMENT: dict[str, Any] = {
     "id": str(ID),
     "version": 2,
     "ownerId": "player_1",

@@ -28,6 +28,7 @@ def test_clean_migration_is_equal_with_full_coverage(stack: StackInfo, checksums
     assert report.verdict == "equal" and report.exit_code == 0, report.summary()
     assert [c.collection for c in report.collections] == ["campaigns", "characters"]
     for c in report.collections:
+        assert c.destination_count is not None
         assert c.coverage == 1.0 and c.covered == c.source_count == c.destination_count > 0
         assert c.differences == 0
     assert report.differences == []

@@ -43,7 +43,7 @@ def faulted() -> Iterator[Faulted]:
         def pick(fault: str, ok: Any = lambda d: True) -> str:
             key = next(k for k in pool if ok(records[k]))
             f.victims[fault] = key
-            return key
+            return str(key)
 
         storage.delete(pick("missing"))
         f.originals["name"] = storage.edit(pick("name"), lambda d: d.update(name=d["name"] + " (altered)"))["name"]

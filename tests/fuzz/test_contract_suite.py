@@ -84,7 +84,7 @@ def test_contract_faults_are_caught(
         if r["status"] == "failed":
             attachments = [a["name"] for a in r.get("attachments", [])]  # type: ignore[attr-defined]
             assert any(str(a).startswith("failing request: ") for a in attachments), r["name"]
-            operation = [p["value"] for p in r["parameters"] if p["name"] == "operation"]  # type: ignore[attr-defined, index]
+            operation = [p["value"] for p in r["parameters"] if p["name"] == "operation"]  # type: ignore[attr-defined]
             assert operation, r["name"]
 
 

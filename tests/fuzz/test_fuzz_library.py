@@ -3,6 +3,8 @@ a request, and the safe-methods rule."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from harness.errors import ConfigError
@@ -41,7 +43,7 @@ def test_curl_line_masks_secrets() -> None:
 
 
 def test_invalid_fields_are_named() -> None:
-    body = {"owner": "a", "name": "x", "race": "elf", "class": "bard", "level": 25, "hit_points": 1}
+    body: dict[str, Any] = {"owner": "a", "name": "x", "race": "elf", "class": "bard", "level": 25, "hit_points": 1}
     body |= {"alignment": "neutral", "abilities": dict.fromkeys(("strength", "dexterity", "constitution"), 1)}
     body["abilities"] |= dict.fromkeys(("intelligence", "wisdom", "charisma"), 1)
     assert request_violations("POST", "/characters", body=body) == ["body.level: 25 is greater than the maximum of 20"]

@@ -109,9 +109,12 @@ def test_pooled_runs_add_up() -> None:
 
 
 def test_load_compare_section_typo_is_one_line_with_a_suggestion() -> None:
+    from harness.config.loader import parse_config
     from harness.errors import ConfigError
-    from harness.load.compare import compare_settings
 
     with pytest.raises(ConfigError) as err:
-        compare_settings({"max_slowdwn": 0.1}, "t")
-    assert str(err.value).startswith("targets.t.load_compare: unknown key 'max_slowdwn'; did you mean 'max_slowdown'?")
+        text = '[targets.t]\nenvironment = "dev"\n[targets.t.load_compare]\nmax_slowdwn = 0.1\n'
+        parse_config(text, "harness.toml", {})
+    assert str(err.value).startswith(
+        "harness.toml: targets.t.load_compare.max_slowdwn: unknown key; did you mean 'max_slowdown'?"
+    )

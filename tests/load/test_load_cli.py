@@ -14,18 +14,34 @@ from harness.embedded import StackInfo
 from harness.load.runner import run_locust
 from harness.load.verdict import EXIT_BREACH
 
+# how the target is chosen: the locust child must get the one the command resolved, whichever way it was named
+CHOSEN_BY = {
+    "option": ("", {}, ["--target", "t"]),
+    "HARNESS_TARGET": ("", {"HARNESS_TARGET": "t"}, []),
+    "default_target": ('default_target = "t"\n', {}, []),
+}
 
+
+@pytest.mark.parametrize("chosen_by", CHOSEN_BY)
 def test_load_run_uses_the_targets_thresholds_section(
-    stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    chosen_by: str,
+    stack: StackInfo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    top, env, option = CHOSEN_BY[chosen_by]
     config = tmp_path / "harness.toml"
     config.write_text(
-        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n'
+        f'{top}[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n'
         '[targets.t.thresholds]\nwindow = "3s"\nfor = "1s"\np95_ms = 0.5\n'  # no real service answers in 0.5 ms
     )
     monkeypatch.setenv("HARNESS_CONFIG", str(config))
+    monkeypatch.delenv("HARNESS_TARGET", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
-    code = main(["load", "run", "--target", "t", "--users", "3", "--run-time", "6s"])
+    code = main(["load", "run", *option, "--users", "3", "--run-time", "6s"])
     assert code == EXIT_BREACH
     [verdict_file] = (tmp_path / "reports").glob("load-t-storage-*.json")
     verdict = json.loads(verdict_file.read_text())
@@ -49,3 +65,18 @@ def test_step_shape_adds_users_in_steps(stack: StackInfo, tmp_path: Path) -> Non
     users = [int(r["User Count"]) for r in rows]
     assert 2 in users and 4 in users  # 2 users for the first half, 4 for the second
     assert users.index(4) > users.index(2)
+
+
+def test_the_child_gets_the_resolved_target_by_name() -> None:
+    """load run and load compare hand the locust child the target they resolved, never the raw option; the
+    built-in local target reaches the child as its host URL only."""
+    import argparse
+
+    from harness.config.loader import local_target, parse_config
+    from harness.load.cli import _locust_extra
+
+    args = argparse.Namespace(target=None, rule_window="2s", rule_for=None, locust_args=["--tags", "read"])
+    named = parse_config('[targets.t]\nenvironment = "dev"\n', "harness.toml", {}).targets["t"]
+    assert _locust_extra(args, named) == ["--target", "t", "--rule-window", "2s", "--tags", "read"]
+    local = local_target({"legacy": "http://127.0.0.1:1", "storage": "http://127.0.0.1:2"}, "dsn", "http://x", "db")
+    assert _locust_extra(args, local) == ["--rule-window", "2s", "--tags", "read"]

@@ -4,6 +4,7 @@ synthetic series, and must agree with the harness on which alerts fire when, nea
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ from .promtool import require
 RULES = resources.alert_rules()
 EVAL_S = 60  # evaluation interval
 SCRAPE_S = 40  # the series' sample interval: off the evaluation grid, so rate() must extrapolate like Prometheus
-GET = (("method", "GET"), ("route", "/characters/{character_id}"))
-LIST = (("method", "GET"), ("route", "/characters"))
+GET: Labels = (("method", "GET"), ("route", "/characters/{character_id}"))
+LIST: Labels = (("method", "GET"), ("route", "/characters"))
 
 N = 24  # samples per series: 0 .. 920 s
 # (first value, errors added per 40 s sample) of each series; the HighErrorRate limit 0.01/s is 0.4 per sample
@@ -68,7 +69,9 @@ def _harness_firing(threshold: RuleThreshold, series: dict[Labels, list[Counters
     return set(ev.states[0].firing)
 
 
-def _promtool(tmp_path: Path, rule_file: Path, tests: list[dict[str, object]]) -> subprocess.CompletedProcess[str]:
+def _promtool(
+    tmp_path: Path, rule_file: Path, tests: Sequence[Mapping[str, object]]
+) -> subprocess.CompletedProcess[str]:
     spec = {"rule_files": [str(rule_file)], "evaluation_interval": "1m", "tests": tests}
     path = tmp_path / "test.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from harness import resources
+from harness.durations import parse_duration
 from harness.errors import ConfigError
 from harness.load.rules import (
     AVG_LATENCY,
@@ -14,7 +15,6 @@ from harness.load.rules import (
     RuleThreshold,
     interpret,
     load_rules,
-    parse_duration,
     parse_rules,
 )
 

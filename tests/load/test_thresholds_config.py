@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness import resources
+from harness.config.loader import parse_config
+from harness.config.model import ThresholdSettings
 from harness.errors import ConfigError
 from harness.load.rules import load_rules
 from harness.load.thresholds import EndpointSummary, RunSummary, threshold_config
@@ -13,6 +15,12 @@ from harness.load.window import Counters, Snapshot, WindowEvaluator, labels_of
 
 RULES = str(resources.alert_rules())
 GET = "/characters/{character_id}"
+
+
+def _section(toml: str) -> ThresholdSettings:
+    """A [targets.staging.thresholds] section as the loader reads it."""
+    text = f'[targets.staging]\nenvironment = "staging"\n[targets.staging.thresholds]\nrules = {RULES!r}\n{toml}'
+    return parse_config(text, "harness.toml", {}).targets["staging"].thresholds
 
 
 def _summary(times: dict[int, int], failures: int = 0, duration: float = 10.0, cpu: float = 20.0) -> RunSummary:
@@ -24,7 +32,7 @@ def _summary(times: dict[int, int], failures: int = 0, duration: float = 10.0, c
 
 
 def _states(window: str = "2s", for_: str = "1s", failures_per_s: float = 0.0, seconds: int = 12) -> tuple:  # type: ignore[type-arg]
-    config = threshold_config({"rules": RULES, "window": window, "for": for_})
+    config = threshold_config(_section(f"window = {window!r}\nfor = {for_!r}"))
     rules = config.apply_timing(load_rules(config.rules_path))
     ev = WindowEvaluator(rules.thresholds)
     for t in range(seconds + 1):
@@ -33,7 +41,7 @@ def _states(window: str = "2s", for_: str = "1s", failures_per_s: float = 0.0, s
 
 
 def test_targets_file_keys_become_run_thresholds_with_their_source() -> None:
-    section = {"rules": RULES, "p95_ms": 50, "min_rps": 5, "endpoints": {f"GET {GET}": {"p99_ms": 80}}}
+    section = _section(f'p95_ms = 50\nmin_rps = 5\n[targets.staging.thresholds.endpoints."GET {GET}"]\np99_ms = 80')
     config = threshold_config(section, target="staging", run_options={"max_error_ratio": 0.01})
     names = {t.name for t in config.run_thresholds}
     assert names == {"p95_ms", "min_rps", "max_error_ratio", f"p99_ms GET {GET}"}
@@ -41,27 +49,31 @@ def test_targets_file_keys_become_run_thresholds_with_their_source() -> None:
 
 
 @pytest.mark.parametrize(
-    ("section", "message"),
+    ("toml", "message"),
     [
-        ({"p95": 3}, "unknown key 'p95'; did you mean 'p95_ms'"),
-        ({"p95_ms": "fast"}, "must be a number"),
-        ({"window": 30}, 'must be a string such as "30s"'),
-        ({"endpoints": {"/characters": {"p95_ms": 1}}}, 'name endpoints "METHOD name"'),
-        ({"rules": "missing.yaml"}, "alert rule file missing.yaml"),
+        ("p95 = 3", "p95: unknown key; did you mean 'p95_ms'"),
+        ('p95_ms = "fast"', "must be an integer or a number"),
+        ("window = 30", "must be a string"),
+        ('[targets.staging.thresholds.endpoints."/characters"]\np95_ms = 1', 'name endpoints "METHOD name"'),
     ],
 )
-def test_bad_threshold_sections_are_one_line(section: dict[str, object], message: str) -> None:
+def test_bad_threshold_sections_are_one_line(toml: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        threshold_config({"rules": RULES, **section} if "rules" not in section else section, target="staging")
+        _section(toml)
+
+
+def test_a_missing_rule_file_is_one_line() -> None:
+    with pytest.raises(ConfigError, match=r"alert rule file missing\.yaml"):
+        threshold_config(ThresholdSettings(rules="missing.yaml"), target="staging")
 
 
 def test_run_thresholds_breach_and_pass() -> None:
     config, rules, states = _states()
     fast = _summary({5: 90, 40: 10})  # p95 40 ms, 10 req/s
-    ok = build_verdict(threshold_config({"rules": RULES, "p95_ms": 50, "min_rps": 5, "window": "2s", "for": "1s"}),
+    ok = build_verdict(threshold_config(_section('p95_ms = 50\nmin_rps = 5\nwindow = "2s"\nfor = "1s"')),
                        rules, states, fast)  # fmt: skip
     assert ok.status == "pass" and ok.exit_code == EXIT_PASS
-    strict = threshold_config({"rules": RULES, "p95_ms": 30, "min_rps": 50, "window": "2s", "for": "1s"})
+    strict = threshold_config(_section('p95_ms = 30\nmin_rps = 50\nwindow = "2s"\nfor = "1s"'))
     breach = build_verdict(strict, rules, states, fast)
     assert breach.exit_code == EXIT_BREACH
     assert {r.name: (r.value, r.outcome) for r in breach.results if r.source == "targets file"} == {

@@ -26,6 +26,7 @@ SHIPPED = {
     "service_contracts/storage-service.openapi.yaml",
     "service_contracts/alert-rules.yaml",
     "service_contracts/schemathesis.toml",
+    "service_contracts/harness-targets.schema.json",
     "harness/locustfiles/character_service.py",
     "reference_system/serve.py",
 }

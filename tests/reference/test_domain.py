@@ -1,9 +1,10 @@
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from reference_system import domain
 
-CHARACTER = {
+CHARACTER: dict[str, Any] = {
     "id": "0b8f8d9e-5c1a-4a57-9c55-1f6f3a3e2d10",
     "owner": "player_1",
     "name": "Lia Nailo",

@@ -36,6 +36,7 @@ class FlakyHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         if length:
             self.rfile.read(length)
+        body: dict[str, object]
         if self.server.failures_left > 0:
             self.server.failures_left -= 1
             status, body = 503, {"title": "down"}
