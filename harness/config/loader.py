@@ -39,6 +39,7 @@ from .model import (
     ThresholdSettings,
     Timeouts,
 )
+from .suites import REFERENCE, SuiteSettings, parse_suite_settings
 
 DEFAULT_FILE = "harness.toml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -65,6 +66,7 @@ TARGET_KEYS: KeyTypes = {
     "thresholds": dict,
     "load_compare": dict,
     "differential": dict,
+    "suites": dict,
     **dict.fromkeys(EXTRA_SECTIONS, dict),
 }
 SECTION_KEYS: dict[str, KeyTypes] = {
@@ -75,6 +77,14 @@ SECTION_KEYS: dict[str, KeyTypes] = {
     "auth": {"bearer_token": str, "header_name": str, "header_value": str},
     "timeouts": {"connect": NUMBER, "read": NUMBER},
     "security": {"other_database_token": str, "read_token": str, "collection": str},
+    "suites": {
+        "metrics": list,
+        "storage_metrics": list,
+        "error_field": str,
+        "invalid_json_status": list,
+        "problem_detail": dict,
+        "location": str,
+    },
     "gate": {"profile": str, "phases": list, "skip": list, "report_only": list, "budgets": dict, "rehearse": bool},
     "thresholds": {
         "rules": str,
@@ -208,6 +218,10 @@ class _Reader:
         differential = self.section(data.get("differential", {}), "differential", p + "differential.")
         noise = self.strings(differential, "noise", p + "differential.", 'e.g. ["updated_at"]')
         compare = parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare.")
+        suites = SuiteSettings()
+        if "suites" in data:
+            self.check(data["suites"], SECTION_KEYS["suites"], p + "suites.")
+            suites = parse_suite_settings(data["suites"], f"{self.path}: {p}suites.")
         extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
@@ -225,6 +239,7 @@ class _Reader:
             load_compare=load_compare or LoadCompareSettings(),
             differential=DifferentialSettings(noise=noise),
             compare=compare,
+            suites=suites,
         )
 
     def strings(self, data: Mapping[str, Any], key: str, prefix: str, example: str = "") -> tuple[str, ...]:
@@ -398,6 +413,7 @@ def local_target(
         source=Source(source_dsn),
         destination=Destination(destination_url, database, token),
         security=security or SecurityProbes(),
+        suites=REFERENCE,
     )
 
 

@@ -9,6 +9,7 @@ import httpx
 
 from ..data.settings import CompareSettings
 from ..redaction import redact
+from .suites import SuiteSettings
 
 ENVIRONMENTS = ("dev", "staging", "production")
 BACKENDS = ("legacy", "storage")
@@ -196,6 +197,7 @@ class Target:
     load_compare: LoadCompareSettings = field(default_factory=LoadCompareSettings)
     differential: DifferentialSettings = field(default_factory=DifferentialSettings)
     compare: CompareSettings = field(default_factory=CompareSettings)  # [targets.X.compare], checked on reading
+    suites: SuiteSettings = field(default_factory=SuiteSettings)  # what the suites may assume beyond the contract
 
     @property
     def is_production(self) -> bool:

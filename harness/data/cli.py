@@ -1,4 +1,4 @@
-"""``harness data validate-export|verify|compare|check-refs|mapping``: the CLI shell over this package.
+"""``harness data validate-export|verify|compare|check-refs|snapshot|mapping``: the CLI shell over this package.
 
 Each command but ``validate-export`` takes ``--target NAME`` and opens it like the suites do (``local``, the
 default, starts the embedded default with a migrated copy of the seeded data). Exit status: 0 equal/clean,
@@ -24,6 +24,7 @@ from .reference_mapping import REFERENCE_MAPPING_TOML
 from .refs import check_refs
 from .report import CompareReport, ProblemReport
 from .settings import CompareSettings
+from .snapshot import changed_since, read_snapshot, snapshot, write_snapshot
 from .verify import verify
 
 
@@ -93,6 +94,8 @@ def _collections(args: argparse.Namespace, settings: CompareSettings) -> tuple[s
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    if args.against_snapshot:
+        return _cmd_against_snapshot(args)
     if args.sample is not None and not 0 < args.sample <= 1:
         raise ConfigError("--sample must be a fraction in (0, 1], e.g. 0.05 for 5% of the key ranges")
     for name, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
@@ -109,6 +112,30 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             checksums=False if args.no_checksums else None,
         )
         return _emit(compare(src, dst, settings, options), args)
+
+
+def _cmd_against_snapshot(args: argparse.Namespace) -> int:
+    snap = read_snapshot(Path(args.against_snapshot))
+    side = args.side or "source"
+    with (
+        _open(args) as target,
+        open_sides(target, source=side == "source", destination=side == "destination") as (settings, src, dst),
+    ):
+        reader = src if side == "source" else dst
+        assert reader is not None
+        return _emit(changed_since(snap, reader, settings), args)
+
+
+def _cmd_snapshot(args: argparse.Namespace) -> int:
+    want_src, want_dst = args.side in ("source", "both"), args.side in ("destination", "both")
+    with _open(args) as target, open_sides(target, source=want_src, destination=want_dst) as (settings, src, dst):
+        snap = snapshot(src, dst, settings, _collections(args, settings))
+    write_snapshot(snap, Path(args.output))
+    for name, entry in snap["collections"].items():
+        sides = ", ".join(f"{side} {entry[side]['count']}" for side in ("source", "destination") if side in entry)
+        print(f"{name}: {sides} records in {len(entry['bounds'])} ranges", flush=True)
+    print(f"snapshot written to {args.output} in {snap['elapsed_s']:.1f} s", flush=True)
+    return 0
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -166,7 +193,9 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     """Add ``harness data ...`` to the ``harness`` command's subparsers."""
-    data = subparsers.add_parser("data", help="data parity: validate-export, verify, compare, check-refs, mapping")
+    data = subparsers.add_parser(
+        "data", help="data parity: validate-export, verify, compare, check-refs, snapshot, mapping"
+    )
     sub = data.add_subparsers(dest="data_command", required=True)
 
     p = sub.add_parser("validate-export", help="check an export file against its schema and manifest")
@@ -195,8 +224,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sample", type=float, metavar="FRACTION", help="compare only this fraction of the key ranges")
     p.add_argument("--seed", type=int, default=0, help="which ranges --sample picks (default 0)")
     p.add_argument("--no-checksums", action="store_true", help="read every record instead of checksumming ranges")
+    p.add_argument(
+        "--against-snapshot", metavar="FILE", help="what changed on one side since `harness data snapshot` wrote FILE"
+    )
+    p.add_argument("--side", choices=("source", "destination"), help="with --against-snapshot (default: source)")
     _output_options(p)
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("snapshot", help="counts, range checksums and record digests of both sides, to a file")
+    _target_options(p)
+    p.add_argument("--output", required=True, metavar="FILE", help="where the snapshot (JSON) is written")
+    p.add_argument("--side", choices=("source", "destination", "both"), default="both", help="default: both")
+    p.add_argument("--collection", action="append", help="only this collection of the mapping (repeatable)")
+    p.set_defaults(func=_cmd_snapshot)
 
     p = sub.add_parser("check-refs", help="referential integrity on both sides, every orphan named")
     _target_options(p)

@@ -102,6 +102,11 @@ class CollectionMapping:
 
     # --- SQL -------------------------------------------------------------------------------------------
 
+    @property
+    def version_column(self) -> str:
+        """The version's column in ``source_query``'s result (a table's is compiled as ``version``)."""
+        return "version" if self.table is not None else (self.version or "version")
+
     def source_query(self) -> str:
         """SQL with the columns ``key``, ``document`` (and ``version``) for every record: the declared query,
         or the table's rows and children built into a document (``to_jsonb``) for checksums."""

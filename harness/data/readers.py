@@ -19,11 +19,12 @@ background thread fetches the next page while the caller works on the current on
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -40,6 +41,7 @@ from .settings import REFERENCE_MAPPING
 RawRecord = tuple[str, dict[str, Any]]
 T = TypeVar("T")
 BACKOFF = (0.2, 0.5, 1.0, 2.0)  # seconds before retries 1, 2, 3, 4+
+DIGEST_PAGE = 10_000  # record digests per source query (small rows)
 STATEMENT_TIMEOUT_S = 600  # the longest source query: a whole-collection checksum at a million records
 
 
@@ -67,6 +69,11 @@ class Reader(Protocol):
     def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]: ...
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary: ...
     def close(self) -> None: ...
+
+
+def digest_checksum(digests: Iterable[tuple[str, str]]) -> str:
+    """md5 of "key:digest" joined by "," in key order (what ``SourceReader.versioned_summary`` computes in SQL)."""
+    return hashlib.md5(",".join(f"{k}:{d}" for k, d in digests).encode()).hexdigest()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -296,14 +303,49 @@ class SourceReader:
         return self._mapping(collection).source_checksum_form
 
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
+        """Count and checksum of [start, end) as the Storage Service computes its own ("key:md5(document)"
+        joined by "," in key order)."""
+        return self._summary(collection, start, end, versioned=False)
+
+    def versioned_summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
+        """Count and checksum over the record digests (``digests``: version included), in PostgreSQL."""
+        return self._summary(collection, start, end, versioned=True)
+
+    def _summary(self, collection: str, start: str | None, end: str | None, *, versioned: bool) -> Summary:
         m, relation, key = self.relation(collection)
         where, params = m.range_clause(key, start, end, None)
+        item = self._digest(m) if versioned else sql.SQL("md5(q.document::jsonb::text)")
         query = sql.SQL(
-            "SELECT count(*) AS count, md5(coalesce(string_agg({}::text || ':' || md5(q.document::jsonb::text), ','"
-            " ORDER BY {}), '')) AS checksum FROM {} WHERE {}"
-        ).format(key, m.key_order(key), relation, where)
+            "SELECT count(*) AS count, md5(coalesce(string_agg({}::text || ':' || {}, ',' ORDER BY {}), ''))"
+            " AS checksum FROM {} WHERE {}"
+        ).format(key, item, m.key_order(key), relation, where)
         row = self.query(collection, start, query, params)[0]
         return Summary(int(row["count"]), row["checksum"])
+
+    @staticmethod
+    def _digest(m: CollectionMapping) -> sql.Composable:
+        """md5 of "version:document" in SQL (the version empty when the mapping declares none)."""
+        version = sql.SQL("q.{}::text").format(sql.Identifier(m.version_column)) if m.version else sql.SQL("''")
+        return sql.SQL("md5(coalesce({}, '') || ':' || q.document::jsonb::text)").format(version)
+
+    def digests(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[tuple[str, str]]:
+        """``(key, md5 of "version:document")`` in key order, computed in PostgreSQL, page by page."""
+        m, relation, key = self.relation(collection)
+
+        def pages() -> Iterator[list[tuple[str, str]]]:
+            after: str | None = None
+            while True:
+                where, params = m.range_clause(key, start, end, after)
+                query = sql.SQL("SELECT {}::text AS key, {} AS digest FROM {} WHERE {} ORDER BY {} LIMIT %s").format(
+                    key, self._digest(m), relation, where, m.key_order(key)
+                )
+                rows = self.query(collection, after, query, [*params, DIGEST_PAGE])
+                yield [(row["key"], row["digest"]) for row in rows]
+                if len(rows) < DIGEST_PAGE:
+                    return
+                after = rows[-1]["key"]
+
+        return prefetched(pages())
 
     def count(self, collection: str) -> int:
         m = self._mapping(collection)
@@ -404,12 +446,13 @@ class DestinationReader:
             self.side, collection, after, self.retries, (httpx.TransportError, _Transient), fetch, lambda: None
         )
 
-    def pages(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[RawRecord]]:
+    def items(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[Any]]:
+        """Pages of the listing's items (``id``, ``version``, ``document``) with ids in [start, end)."""
         # ``after`` is exclusive: start just before ``start`` and drop the few ids below it
         after = start[:-1] if start else None
         while True:
             body = self._get(collection, after, "records", {"after": after, "limit": self.page_size})
-            page: list[RawRecord] = []
+            page: list[Any] = []
             for item in body["items"]:
                 key = item["id"]
                 if start is not None and key < start:
@@ -417,11 +460,21 @@ class DestinationReader:
                 if end is not None and key >= end:
                     yield page
                     return
-                page.append((key, {**item["document"], "id": key, "version": item["version"]}))
+                page.append(item)
             yield page
             after = body.get("next_after")
             if after is None:
                 return
+
+    def pages(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[RawRecord]]:
+        for items in self.items(collection, start, end):
+            yield [(i["id"], {**i["document"], "id": i["id"], "version": i["version"]}) for i in items]
+
+    def digests(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[tuple[str, str]]:
+        """``(key, md5 of "version:document")`` in key order (the document as sorted, compact JSON)."""
+        for i in prefetched(self.items(collection, start, end)):
+            text = json.dumps(i["document"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            yield i["id"], hashlib.md5(f"{i['version']}:{text}".encode()).hexdigest()
 
     def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]:
         return prefetched(self.pages(collection, start, end))
@@ -429,3 +482,9 @@ class DestinationReader:
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
         body = self._get(collection, start, "summary", {"start": start, "end": end})
         return Summary(int(body["count"]), str(body["checksum"]))
+
+    def versioned_summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
+        """Over the record digests (version included): the Storage Service's summary has no versions, so the
+        records are streamed."""
+        digests = list(self.digests(collection, start, end))
+        return Summary(len(digests), digest_checksum(digests))

@@ -9,6 +9,7 @@ path in a single resource's body and in every item of a page."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,10 +49,14 @@ class Noise:
         if not self.fields:
             return "noise: none"
         parts = [
-            f"{f} ({', '.join(self.learned[f])})" if f in self.learned else f"{f} (declared)"
-            for f in sorted(self.fields)
+            f"{f} ({_where(self.learned[f])})" if f in self.learned else f"{f} (declared)" for f in sorted(self.fields)
         ]
         return "noise excluded: " + "; ".join(parts)
+
+
+def _where(seen: list[str], shown: int = 3) -> str:
+    more = f", and {len(seen) - shown} more" if len(seen) > shown else ""
+    return ", ".join(seen[:shown]) + more
 
 
 def _generalise(path: str) -> str:
@@ -88,16 +93,70 @@ def _mask(value: Any, path: str, fields: frozenset[str]) -> Any:
     return value
 
 
+MISSING_ID = "00000000-0000-4000-8000-000000000000"  # a well-formed id no backend makes up
+STALE_TAG = '"999999999"'  # a version no probe's resource reaches: If-Match answers 412
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One call made twice, equivalently: on the two twins ``{id}`` (created alike), or the same call twice.
+    Together the probes reach every status class of the operations the machine sends: 2xx, and the errors
+    (404, 412, 415/422, 422) whose bodies may carry per-call values such as a ``request_id``."""
+
+    operation: str
+    method: str
+    path: str  # "{collection}" and "{id}" are filled in per sample and twin
+    body: Any = None
+    content_type: str = "application/json"
+    headers: dict[str, str] | None = None
+
+
+PROBES = (
+    Probe("get", "GET", "{collection}/{id}"),
+    Probe("get unknown", "GET", "{collection}/" + MISSING_ID),
+    Probe("get malformed id", "GET", "{collection}/not-a-uuid"),
+    Probe("create not JSON", "POST", "{collection}", body="{"),
+    Probe("create invalid", "POST", "{collection}", body={"name": ""}),
+    Probe("patch stale If-Match", "PATCH", "{collection}/{id}", body={}, headers={"If-Match": STALE_TAG}),
+    Probe("replace invalid", "PUT", "{collection}/{id}", body={"name": ""}),
+    Probe("delete", "DELETE", "{collection}/{id}"),
+    Probe("get deleted", "GET", "{collection}/{id}"),
+)
+
+
+def _call(client: httpx.Client, probe: Probe, collection: str, record_id: str) -> httpx.Response:
+    path = probe.path.format(collection=collection, id=record_id)
+    content = None
+    headers = dict(probe.headers or {})
+    if probe.body is not None:
+        content = probe.body if isinstance(probe.body, str) else json.dumps(probe.body)
+        headers["content-type"] = probe.content_type
+    return client.request(probe.method, path, content=content, headers=headers)
+
+
 def learn_noise(
     client: httpx.Client, samples: Iterable[tuple[str, str, dict[str, Any]]], *, rounds: int = 3, pause: float = 0.005
 ) -> Noise:
-    """Create each sample twice on one backend (``(kind, collection path, body)``), read both back, and return
-    the resource fields that differ: those are noise. Pairs of creations are ids paired with each other, so ids
-    themselves never become noise. What was created is deleted again."""
+    """Create each sample twice on one backend (``(kind, collection path, body)``), then make every probe twice
+    (once per twin, or the same call twice) and return the resource fields that differ between the two answers
+    of one operation and status class: those are noise, errors included (a per-call ``request_id`` in problem
+    bodies). The twins' ids are paired with each other, so ids never become noise. What was created is deleted
+    again (the probes end with a delete)."""
     from .normalize import normalize_response  # normalisation depends on noise; learning depends on both
 
     learned: dict[str, set[str]] = {}
     created: list[str] = []
+
+    def compare(what: str, kind: str, a: httpx.Response, b: httpx.Response, pairs: IdPairs) -> None:
+        if a.status_code != b.status_code:  # not equivalent answers: nothing to learn from this pair
+            return
+        left = normalize_response(a, side="a", pairs=pairs)
+        right = normalize_response(b, side="b", pairs=pairs)
+        for diff in field_differences(left, right):
+            rel = _relative(diff.field)
+            if rel is not None:
+                learned.setdefault(rel, set()).add(f"{what} {kind} {a.status_code // 100}xx")
+
     try:
         for _ in range(rounds):
             for kind, collection, body in samples:
@@ -112,17 +171,13 @@ def learn_noise(
                 ids = {"a": first.json()["id"], "b": second.json()["id"]}
                 created += [f"{collection}/{ids['a']}", f"{collection}/{ids['b']}"]
                 pairs.pair(kind, ids)
-                reads = [client.get(f"{collection}/{ids[s]}") for s in ("a", "b")]
-                for what, a, b in (("create", first, second), ("get", reads[0], reads[1])):
-                    left = normalize_response(a, side="a", pairs=pairs)
-                    right = normalize_response(b, side="b", pairs=pairs)
-                    for diff in field_differences(left, right):
-                        rel = _relative(diff.field)
-                        if rel is not None:
-                            learned.setdefault(rel, set()).add(f"{what} {kind}")
+                compare("create", kind, first, second, pairs)
+                for probe in PROBES:
+                    answers = [_call(client, probe, collection, ids[s]) for s in ("a", "b")]
+                    compare(probe.operation, kind, answers[0], answers[1], pairs)
     finally:
         for path in reversed(created):  # characters were created after campaigns in samples: delete in reverse
-            client.delete(path)
+            client.delete(path)  # mostly 404 already: the probes deleted them
     return Noise(frozenset(learned), {k: sorted(v) for k, v in learned.items()})
 
 

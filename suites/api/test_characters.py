@@ -1,45 +1,63 @@
-"""Characters: create, read, replace, patch, delete, filters, pagination and optimistic concurrency."""
+"""Characters: create, read, replace, patch, delete, filters, pagination and optimistic concurrency.
+
+Beyond the contract this assumes only that a write raises the version (the contract's concurrency rules need
+versions to change); the first version, the form of ``Location`` and the words of ``detail`` are the
+deployment's: ``[targets.X.suites] location`` and ``problem_detail``."""
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
+from harness.config import Target
+from harness.config.suites import SuiteSettings
 from harness.contracts import violations
 from harness.pytest_plugin.synthetic import SYNTHETIC_OWNER, SyntheticRecords, character_body
+
+from .problems import problem
 
 pytestmark = pytest.mark.writes
 MAX_PAGES = 60  # bounded walk: enough for the local target, a sample of a big one
 
 
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text[:300]}"
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert violations(body, "Problem") == []
-    return body
+def etag(version: int) -> str:
+    return f'"{version}"'  # the contract: the version as a strong entity tag
+
+
+def location_names(location: str, base_url: str, path: str, settings: SuiteSettings) -> bool:
+    """``Location`` names the new resource: resolved against the backend's URL it is ``<base>/characters/<id>``
+    (the contract says "the new resource's path"); ``location = "path"`` demands exactly ``/characters/<id>``."""
+    if settings.location == "path":
+        return location == path
+    resolved = urllib.parse.urljoin(base_url.rstrip("/") + "/", location)
+    return resolved.rstrip("/") == base_url.rstrip("/") + path
 
 
 def test_create_and_read(client: httpx.Client, synthetic: SyntheticRecords) -> None:
     campaign = synthetic.campaign()
     created = synthetic.character(campaign_id=campaign["id"], spells=[{"name": "Light", "level": 0, "prepared": True}])
     assert violations(created, "Character") == []
-    assert created["version"] == 1 and created["campaign_id"] == campaign["id"]
+    assert created["campaign_id"] == campaign["id"]
     response = client.get(f"/characters/{created['id']}")
     assert response.status_code == 200
-    assert response.headers["etag"] == '"1"'
+    assert response.headers["etag"] == etag(created["version"])
     assert response.json() == created
 
 
-def test_create_answers_location_and_etag(client: httpx.Client, synthetic: SyntheticRecords) -> None:
+def test_create_answers_location_and_etag(client: httpx.Client, target: Target, synthetic: SyntheticRecords) -> None:
     response = client.post("/characters", json=character_body())
     assert response.status_code == 201
-    synthetic.characters.append(response.json()["id"])
-    assert response.headers["location"] == f"/characters/{response.json()['id']}"
-    assert response.headers["etag"] == '"1"'
+    created = response.json()
+    synthetic.characters.append(created["id"])
+    path = f"/characters/{created['id']}"
+    assert location_names(response.headers["location"], str(client.base_url), path, target.suites), (
+        f"Location {response.headers['location']!r} does not name {path} (location = {target.suites.location!r})"
+    )
+    assert response.headers["etag"] == etag(created["version"])
 
 
 def test_replace(client: httpx.Client, synthetic: SyntheticRecords) -> None:
@@ -49,7 +67,8 @@ def test_replace(client: httpx.Client, synthetic: SyntheticRecords) -> None:
     assert response.status_code == 200, response.text
     replaced = response.json()
     assert violations(replaced, "Character") == []
-    assert (replaced["level"], replaced["inventory"], replaced["version"]) == (9, [], 2)
+    assert (replaced["level"], replaced["inventory"]) == (9, [])
+    assert replaced["version"] > created["version"] and response.headers["etag"] == etag(replaced["version"])
     assert replaced["created_at"] == created["created_at"]
 
 
@@ -60,46 +79,47 @@ def test_patch_changes_only_what_it_names(client: httpx.Client, synthetic: Synth
     )
     assert response.status_code == 200, response.text
     patched = response.json()
-    expected = {**created, "level": 4, "version": 2, "updated_at": patched["updated_at"]}
+    assert patched["version"] > created["version"]
+    expected = {**created, "level": 4, "version": patched["version"], "updated_at": patched["updated_at"]}
     assert patched == expected
 
 
-def test_delete(client: httpx.Client, synthetic: SyntheticRecords) -> None:
+def test_delete(client: httpx.Client, target: Target, synthetic: SyntheticRecords) -> None:
     created = synthetic.character()
     assert client.delete(f"/characters/{created['id']}").status_code == 204
-    _problem(client.get(f"/characters/{created['id']}"), 404)
-    _problem(client.delete(f"/characters/{created['id']}"), 404)
+    problem(client.get(f"/characters/{created['id']}"), 404, target.suites)
+    problem(client.delete(f"/characters/{created['id']}"), 404, target.suites)
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
-def test_unknown_character_is_404(client: httpx.Client, method: str) -> None:
+def test_unknown_character_is_404(client: httpx.Client, target: Target, method: str) -> None:
     body = character_body() if method in ("PUT", "PATCH") else None
-    _problem(client.request(method, f"/characters/{uuid.uuid4()}", json=body), 404)
+    problem(client.request(method, f"/characters/{uuid.uuid4()}", json=body), 404, target.suites)
 
 
-def test_malformed_id_is_422(client: httpx.Client) -> None:
-    _problem(client.get("/characters/not-a-uuid"), 422)
+def test_malformed_id_is_422(client: httpx.Client, target: Target) -> None:
+    problem(client.get("/characters/not-a-uuid"), 422, target.suites)
 
 
-def test_stale_if_match_is_412(client: httpx.Client, synthetic: SyntheticRecords) -> None:
+def test_stale_if_match_is_412(client: httpx.Client, target: Target, synthetic: SyntheticRecords) -> None:
     created = synthetic.character()
-    assert (
-        client.patch(f"/characters/{created['id']}", json={"level": 5}, headers={"If-Match": '"1"'}).status_code == 200
-    )
-    stale = _problem(client.patch(f"/characters/{created['id']}", json={"level": 6}, headers={"If-Match": '"1"'}), 412)
-    assert "no longer current" in stale["detail"]
-    _problem(client.delete(f"/characters/{created['id']}", headers={"If-Match": '"1"'}), 412)
-    assert client.get(f"/characters/{created['id']}").json()["level"] == 5
+    first = etag(created["version"])
+    path = f"/characters/{created['id']}"
+    assert client.patch(path, json={"level": 5}, headers={"If-Match": first}).status_code == 200
+    problem(client.patch(path, json={"level": 6}, headers={"If-Match": first}), 412, target.suites)
+    problem(client.delete(path, headers={"If-Match": first}), 412, target.suites)
+    assert client.get(path).json()["level"] == 5
 
 
-def test_stale_version_in_body_is_409(client: httpx.Client, synthetic: SyntheticRecords) -> None:
+def test_stale_version_in_body_is_409(client: httpx.Client, target: Target, synthetic: SyntheticRecords) -> None:
     created = synthetic.character()
-    client.put(f"/characters/{created['id']}", json=character_body(version=1)).raise_for_status()
-    _problem(client.put(f"/characters/{created['id']}", json=character_body(version=1)), 409)
+    path = f"/characters/{created['id']}"
+    client.put(path, json=character_body(version=created["version"])).raise_for_status()
+    problem(client.put(path, json=character_body(version=created["version"])), 409, target.suites)
 
 
-def test_unknown_campaign_is_409(client: httpx.Client) -> None:
-    _problem(client.post("/characters", json=character_body(campaign_id=str(uuid.uuid4()))), 409)
+def test_unknown_campaign_is_409(client: httpx.Client, target: Target) -> None:
+    problem(client.post("/characters", json=character_body(campaign_id=str(uuid.uuid4()))), 409, target.suites)
 
 
 def test_filter_by_owner_and_campaign(client: httpx.Client, synthetic: SyntheticRecords) -> None:

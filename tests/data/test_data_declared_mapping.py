@@ -288,6 +288,19 @@ def test_the_cli_reads_the_declared_mapping(deployment: Deployment) -> None:
 
     run = harness("compare", "--target", "game", "--collection", "heroes")
     assert run.returncode == 0 and run.stdout.startswith("data compare: EQUAL"), run.stdout + run.stderr
+    snap = deployment.config.with_name("snapshot.json")
+    run = harness("snapshot", "--target", "game", "--output", str(snap))
+    assert run.returncode == 0 and f"snapshot written to {snap}" in run.stdout, run.stderr
+    changed = sorted(deployment.heroes)[7]
+    original = deployment.get("hero_docs", changed)
+    deployment.put("hero_docs", changed, {**original, "level": 99})
+    run = harness("compare", "--target", "game", "--against-snapshot", str(snap), "--side", "destination", "--json")
+    assert run.returncode == 1, run.stderr
+    records = [(p["kind"], p["where"]) for p in json.loads(run.stdout)["problems"] if p["kind"] != "changed range"]
+    assert records == [("changed record", f"destination heroes/{changed}")]
+    run = harness("compare", "--target", "game", "--against-snapshot", str(snap))  # the source: unchanged
+    assert run.returncode == 0 and "EQUAL" in run.stdout, run.stdout + run.stderr
+    deployment.put("hero_docs", changed, original)
     hero = min(deployment.heroes)
     guild = deployment.get("hero_docs", hero)["guildId"] or 1
     deployment.put("hero_docs", hero, {**deployment.get("hero_docs", hero), "guildId": guild})  # one referrer at least

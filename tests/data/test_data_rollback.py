@@ -11,6 +11,7 @@ from data_helpers import source_sql
 from harness.data.compare import compare
 from harness.data.readers import DestinationReader, SourceReader
 from harness.data.settings import CompareSettings
+from harness.data.snapshot import changed_since, snapshot
 from harness.embedded import EmbeddedStack
 from reference_system.migration import (
     backup_source,
@@ -47,9 +48,44 @@ def test_rollback_restores_the_source_and_empties_the_destination(tmp_path: Path
         copy_dsn = stack.postgres.create_database("backupcopy")
         restore_db(copy_dsn, backup)
 
-        victims = [r[0] for r in source_sql(info, "SELECT id::text FROM characters ORDER BY id LIMIT 2")]
+        settings = CompareSettings(segment_size=10)
+        live = SourceReader(info.source_dsn)
+        try:
+            before = snapshot(live, None, settings)  # the gate's baseline: counts, range checksums, digests
+            assert changed_since(before, live, settings).verdict == "equal"
+        finally:
+            live.close()
+
+        victims = [r[0] for r in source_sql(info, "SELECT id::text FROM characters ORDER BY id LIMIT 3")]
         source_sql(info, "UPDATE characters SET char_name = 'Broken by migration' WHERE id = %s", (victims[0],))
         source_sql(info, "DELETE FROM characters WHERE id = %s", (victims[1],))
+        source_sql(info, "UPDATE characters SET row_version = row_version + 1 WHERE id = %s", (victims[2],))
+        new_campaign = "ffffffff-ffff-4fff-8fff-ffffffffffff"  # the last key of the last range
+        source_sql(
+            info,
+            "INSERT INTO campaigns (id, title, dm_name, status) VALUES (%s, 'New', 'DM', 'active')",
+            (new_campaign,),
+        )
+
+        def since_snapshot() -> tuple[str, set[tuple[str, str]]]:
+            live = SourceReader(info.source_dsn)
+            try:
+                report = changed_since(before, live, settings)
+            finally:
+                live.close()
+            return report.verdict, {(p.kind, p.where) for p in report.problems if p.kind != "changed range"}
+
+        assert since_snapshot() == (
+            "different",
+            {
+                ("changed record", f"source characters/{victims[0]}"),
+                ("removed record", f"source characters/{victims[1]}"),
+                ("changed record", f"source characters/{victims[2]}"),  # a version is part of the digest
+                ("added record", f"source campaigns/{new_campaign}"),
+            },
+        )
+        source_sql(info, "DELETE FROM campaigns WHERE id = %s", (new_campaign,))
+        source_sql(info, "UPDATE characters SET row_version = row_version - 1 WHERE id = %s", (victims[2],))
 
         def live_vs(dsn: str | None) -> tuple[str, dict[str, str]]:
             live = SourceReader(info.source_dsn)
@@ -77,6 +113,7 @@ def test_rollback_restores_the_source_and_empties_the_destination(tmp_path: Path
             restore_db(info.source_dsn, damaged)
 
         restore_db(info.source_dsn, backup)
+        assert since_snapshot() == ("equal", set())  # the restored source equals the snapshot taken before
         assert live_vs(copy_dsn) == ("equal", {})
         assert live_vs(None) == ("equal", {})  # and the migrated copy matches the restored source again
 
