@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .differential.cli import register as register_differential
 
     register_differential(sub)
+    from .gate.cli import register as register_gate
+
+    register_gate(sub)
     return parser
 
 

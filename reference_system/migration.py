@@ -246,6 +246,15 @@ def restore_db(dsn: str, backup_dir: Path) -> dict[str, int]:
     return restored
 
 
+def provision_storage(storage_url: str, database: str = "character_db", *, token: str | None = None) -> None:
+    """The guide's step 2 "provision character_db": the database and its collections, empty (an admin token)."""
+    client = HttpStorageClient(storage_url, database, token=token, read_timeout=30.0, deadline=60.0)
+    try:
+        client.ensure_collections(*COLLECTIONS)
+    finally:
+        client.close()
+
+
 def cleanup_storage(storage_url: str, database: str = "character_db", *, token: str | None = None) -> None:
     """The guide's ``cleanup_storage``: delete the database with every record in it, then provision it again
     with its collections, empty, so the storage backend finds what it expects."""
@@ -256,8 +265,4 @@ def cleanup_storage(storage_url: str, database: str = "character_db", *, token: 
     response = httpx.delete(f"{base}/databases/{database}", timeout=60.0, headers=headers)
     if response.status_code not in (204, 404):
         raise RuntimeError(f"cleanup of {database} failed: HTTP {response.status_code} {response.text[:200]}")
-    client = HttpStorageClient(storage_url, database, token=token, read_timeout=30.0, deadline=60.0)
-    try:
-        client.ensure_collections(*COLLECTIONS)
-    finally:
-        client.close()
+    provision_storage(storage_url, database, token=token)

@@ -85,7 +85,15 @@ SECTION_KEYS: dict[str, KeyTypes] = {
         "problem_detail": dict,
         "location": str,
     },
-    "gate": {"profile": str, "phases": list, "skip": list, "report_only": list, "budgets": dict, "rehearse": bool},
+    "gate": {
+        "profile": str,
+        "phases": list,
+        "skip": list,
+        "report_only": list,
+        "deciding": list,
+        "budgets": dict,
+        "rehearse": bool,
+    },
     "thresholds": {
         "rules": str,
         "window": str,
@@ -305,7 +313,7 @@ class _Reader:
                 prefix + "profile",
                 f"must be one of {', '.join(GATE_PROFILES)}, got {profile!r}{did_you_mean(profile, GATE_PROFILES)}",
             )
-        names = {key: self.strings(data, key, prefix) for key in ("phases", "skip", "report_only")}
+        names = {key: self.strings(data, key, prefix) for key in ("phases", "skip", "report_only", "deciding")}
         for phase in names["phases"]:
             if phase not in GATE_PHASES:
                 raise self.error(
@@ -322,6 +330,7 @@ class _Reader:
             phases=names["phases"],
             skip=names["skip"],
             report_only=names["report_only"],
+            deciding=names["deciding"],
             budgets=tuple(budgets),
             rehearse=bool(data.get("rehearse", False)),
         )

@@ -109,6 +109,7 @@ class GateSettings:
     phases: tuple[str, ...] = ()  # run only these phases
     skip: tuple[str, ...] = ()  # never these phases or checks
     report_only: tuple[str, ...] = ()  # checks (or phases) reported but never deciding (Argo's dryRun)
+    deciding: tuple[str, ...] = ()  # checks that are report-only by default and decide here (performance.compare)
     budgets: tuple[tuple[str, float], ...] = ()  # (check or phase, seconds): a check over budget is inconclusive
     rehearse: bool = False  # migration and rollback may be rehearsed on this target (they write and restore)
 

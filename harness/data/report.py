@@ -12,8 +12,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..redaction import redact
+from ..verdict import CheckResult, Finding, Outcome
 
 EQUAL, DIFFERENT, INCOMPLETE, CLEAN = "equal", "different", "incomplete", "clean"
+# A data verdict as the one verdict type: a cut-short or unreadable run could not decide.
+OUTCOMES = {EQUAL: Outcome.PASS, CLEAN: Outcome.PASS, DIFFERENT: Outcome.FAIL, INCOMPLETE: Outcome.INCONCLUSIVE}
+MAX_FINDINGS = 50
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,29 @@ class CompareReport:
         lines.extend(f"  note: {n}" for n in self.notes)
         return redact("\n".join(lines))
 
+    def to_check(self, check: str) -> CheckResult:
+        """This report as the one verdict type: every difference named (the first ``MAX_FINDINGS``)."""
+        total = sum(c.total for c in self.collections)
+        covered = sum(min(c.covered, c.total) for c in self.collections)
+        found = sum(c.differences for c in self.collections)
+        summary = f"{found} differences in {total} records, covered {covered}/{total}"
+        reasons = [f"{c.collection}: {c.incomplete}" for c in self.collections if c.incomplete]
+        if self.stopped:
+            reasons.append(f"stopped early: {self.stopped}")
+        if self.verdict == INCOMPLETE:
+            summary += "; could not decide: " + ("; ".join(reasons) or "not every record was covered")
+        findings = tuple(Finding(f"{d.collection}/{d.key}", redact(d.describe())) for d in self.differences)
+        return CheckResult(
+            check,
+            OUTCOMES[self.verdict],
+            redact(summary),
+            figure=f"{found} differences",
+            limit="0",
+            findings=findings[:MAX_FINDINGS],
+            evidence=self.to_dict(),
+            elapsed_s=self.elapsed_s,
+        )
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -222,3 +249,20 @@ class ProblemReport:
             lines.append(f"  incomplete: {self.incomplete}")
         lines.extend(f"  note: {n}" for n in self.notes)
         return redact("\n".join(lines))
+
+    def to_check(self, check: str) -> CheckResult:
+        total = sum(self.counts.values())
+        checked = ", ".join(f"{k} {v}" for k, v in self.checked.items())
+        summary = f"{total} problems ({checked})" if checked else f"{total} problems"
+        if self.verdict == INCOMPLETE:
+            summary += f"; could not decide: {self.incomplete}"
+        return CheckResult(
+            check,
+            OUTCOMES[self.verdict],
+            redact(summary),
+            figure=f"{total} problems",
+            limit="0",
+            findings=tuple(Finding(p.where, redact(f"{p.kind}: {p.detail}")) for p in self.problems[:MAX_FINDINGS]),
+            evidence=self.to_dict(),
+            elapsed_s=self.elapsed_s,
+        )

@@ -107,7 +107,13 @@ class EmbeddedStack:
     or temporary directory behind."""
 
     def __init__(
-        self, *, characters: int = 1000, seed: int = 42, pg_dsn: str | None = None, faults: Sequence[str] = ()
+        self,
+        *,
+        characters: int = 1000,
+        seed: int = 42,
+        pg_dsn: str | None = None,
+        faults: Sequence[str] = (),
+        migrate: bool = True,
     ) -> None:
         from reference_system.faults import (  # the launcher's lazy import
             DATA_FAULTS,
@@ -126,8 +132,12 @@ class EmbeddedStack:
         self._data_faults = {n: int(f.number) for n, f in self._stack_faults.items() if n in DATA_FAULTS}
         writer = self._stack_faults.get("reader_can_write")
         self._reader_can_write_sql = writer is not None and writer.value in ("postgres", "both")
+        self.tokens: StackTokens | None = None  # made at start
         self.characters = characters
         self.seed = seed
+        # migrate=False: seeded and provisioned (character_db and its collections exist, empty), not migrated;
+        # the caller runs the guide's data scripts itself (export, import, apply_data_faults), as `harness gate`.
+        self.migrate = migrate
         self.pg_dsn = pg_dsn
         self.workdir: Path | None = None
         self.postgres: PostgresProvider | None = None
@@ -152,7 +162,6 @@ class EmbeddedStack:
 
     def _start(self) -> StackInfo:
         from reference_system import migration, seed  # lazy: only the launcher touches the reference
-        from reference_system.data_faults import apply_data_faults
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -163,7 +172,7 @@ class EmbeddedStack:
         timings["postgres_s"] = time.perf_counter() - t0
 
         fault_env = ",".join(f.spec() for f in self.faults)
-        tokens = StackTokens.generate()
+        self.tokens = tokens = StackTokens.generate()
         self.storage_service = ServiceProcess(
             "storage-service",
             "storage",
@@ -177,19 +186,18 @@ class EmbeddedStack:
         timings["seed_s"] = time.perf_counter() - t
         self.storage_service.wait_healthy()
 
-        t = time.perf_counter()
-        export_dir = self.workdir / "export"
-        migration.export_data(source_dsn, export_dir)
-        migration.import_to_storage(
-            export_dir / "export.jsonl", self.storage_service.url, STORAGE_DATABASE, token=tokens.admin
-        )
-        timings["migrate_s"] = time.perf_counter() - t
-
-        touched = (
-            apply_data_faults(self.storage_service.url, STORAGE_DATABASE, self._data_faults, token=tokens.write)
-            if self._data_faults
-            else {}
-        )
+        touched: dict[str, list[str]] = {}
+        if self.migrate:
+            t = time.perf_counter()
+            export_dir = self.workdir / "export"
+            migration.export_data(source_dsn, export_dir)
+            migration.import_to_storage(
+                export_dir / "export.jsonl", self.storage_service.url, STORAGE_DATABASE, token=tokens.admin
+            )
+            timings["migrate_s"] = time.perf_counter() - t
+            touched = self.apply_data_faults()
+        else:
+            migration.provision_storage(self.storage_service.url, STORAGE_DATABASE, token=tokens.admin)
 
         self.legacy = ServiceProcess(
             "character-legacy",
@@ -235,6 +243,70 @@ class EmbeddedStack:
             storage_other_token=tokens.other_database,
             storage_operator_token=tokens.operator,
         )
+        return self.info
+
+    # --- the guide's data scripts (export, validate, import, backup, restore, clean-up), for rehearsals -------
+
+    def apply_data_faults(self) -> dict[str, list[str]]:
+        """Damage the destination as the stack's data faults say (after an import); the records touched."""
+        from reference_system.data_faults import apply_data_faults
+
+        assert self.storage_service is not None and self.tokens is not None
+        if not self._data_faults:
+            return {}
+        touched = apply_data_faults(
+            self.storage_service.url, STORAGE_DATABASE, self._data_faults, token=self.tokens.write
+        )
+        if self.info is not None:
+            self.info = replace(self.info, data_faults=touched)
+        return touched
+
+    def export_source(self, out_dir: Path) -> Path:
+        """``export_data``: the source as JSON Lines plus ``manifest.json``; the export file's path."""
+        from reference_system import migration
+
+        migration.export_data(self._info().source_dsn, out_dir)
+        return out_dir / "export.jsonl"
+
+    def import_export(self, export_file: Path) -> dict[str, Any]:
+        """``import_to_storage``: batched, resumable; stops early when ``stop_migration`` marked the file."""
+        from reference_system import migration
+
+        info = self._info()
+        result = migration.import_to_storage(
+            export_file, info.storage_service_url, STORAGE_DATABASE, token=info.storage_admin_token
+        )
+        return asdict(result)
+
+    def stop_migration(self, export_file: Path) -> Path:
+        from reference_system import migration
+
+        return migration.stop_migration(export_file)
+
+    def resume_migration(self, export_file: Path) -> None:
+        from reference_system import migration
+
+        migration.resume_migration(export_file)
+
+    def backup_source(self, backup_dir: Path) -> dict[str, Any]:
+        from reference_system import migration
+
+        return migration.backup_source(self._info().source_dsn, backup_dir)
+
+    def restore_source(self, backup_dir: Path) -> dict[str, int]:
+        from reference_system import migration
+
+        return migration.restore_db(self._info().source_dsn, backup_dir)
+
+    def cleanup_storage(self) -> None:
+        from reference_system import migration
+
+        info = self._info()
+        migration.cleanup_storage(info.storage_service_url, STORAGE_DATABASE, token=info.storage_admin_token)
+
+    def _info(self) -> StackInfo:
+        if self.info is None:
+            raise StackError("the stack is not running")
         return self.info
 
     # --- outage control, for tests and rehearsals -----------------------------------------------

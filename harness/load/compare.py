@@ -31,6 +31,7 @@ from ..config.model import LoadCompareSettings
 from ..durations import parse_duration
 from ..errors import ConfigError
 from ..redaction import redact
+from ..verdict import CheckResult, Finding, Outcome
 from .verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
 
 
@@ -156,6 +157,19 @@ class Comparison:
         )
         lines.extend(f"reason: {r}" for r in self.reasons)
         return "\n".join(lines) + "\n"
+
+    def to_check(self, check: str) -> CheckResult:
+        """As the one verdict type: storage slower or less reliable fails; an invalid run cannot decide."""
+        outcome = {"pass": Outcome.PASS, "fail": Outcome.FAIL}.get(self.status, Outcome.INCONCLUSIVE)
+        f = self.figures
+        figure = limit = None
+        if "legacy" in f and "storage" in f:
+            figure = f"storage mean {f['storage']['mean_ms']:.1f} ms vs legacy {f['legacy']['mean_ms']:.1f} ms"
+            limit = f"legacy x {1 + f['test']['max_slowdown']:.2f}" if "test" in f else None
+        findings = tuple(Finding("legacy vs storage", r) for r in self.reasons)
+        return CheckResult(
+            check, outcome, self.statement, figure=figure, limit=limit, findings=findings, evidence=self.to_dict()
+        )
 
     def write(self, prefix: Path) -> None:
         prefix.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ..config import Target
 from ..errors import HarnessError, TargetUnreachable
 from ..redaction import redact
+from ..verdict import CheckResult, Finding, Outcome
 from .rules import AVG_LATENCY, ERROR_RATE, ERROR_RATIO, RuleSet, RuleThreshold, format_duration
 from .verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
 from .window import Counters, Labels, Snapshot, describe_labels, instant_values
@@ -97,6 +98,40 @@ class LatencyReport:
         word = {PASS: "PASS", BREACH: "BREACH"}.get(self.status, "CANNOT JUDGE (no data)")
         out.append(f"verdict: {word} (exit {self.exit_code})")
         return out
+
+    def to_check(self, check: str) -> CheckResult:
+        """As the one verdict type: a breach fails, no data (or no rule) cannot decide."""
+        outcome = {PASS: Outcome.PASS, BREACH: Outcome.FAIL}.get(self.status, Outcome.INCONCLUSIVE)
+        findings = tuple(
+            Finding(
+                f"{c.threshold.name}" + (f" on {c.series}" if c.series else ""),
+                f"{c.outcome} [{c.source}]" + "".join(f"; {n}" for n in c.notes),
+                value=None if c.value is None else f"{c.value:.4g} {c.threshold.unit}",
+                limit=f"{c.threshold.op} {c.threshold.limit:g} {c.threshold.unit}",
+            )
+            for c in self.checks
+            if c.outcome != PASS or outcome is Outcome.PASS
+        )
+        worst = [c for c in self.checks if c.outcome == BREACH] or [c for c in self.checks if c.outcome != PASS]
+        if outcome is Outcome.PASS:
+            summary = f"{len(self.checks)} rules hold"
+        elif outcome is Outcome.FAIL:
+            summary = "fired: " + ", ".join(f.describe() for f in findings if "breach" in f.detail)
+        else:
+            summary = "cannot judge: " + ("; ".join(f.describe() for f in findings) or "no rule could be evaluated")
+        shown = worst or list(self.checks)
+        return CheckResult(
+            check,
+            outcome,
+            summary,
+            figure=", ".join(
+                f"{c.threshold.name} {c.value:.4g} {c.threshold.unit}" for c in shown if c.value is not None
+            )
+            or None,
+            limit=", ".join(f"{c.threshold.op} {c.threshold.limit:g} {c.threshold.unit}" for c in shown) or None,
+            findings=findings,
+            evidence=self.to_dict(),
+        )
 
 
 # --- two scrapes of /metrics -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..redaction import redact
+from ..verdict import CheckResult, Finding, Outcome
 from .rules import NotEvaluated, RuleSet, format_duration
 from .thresholds import RunSummary, RunThreshold, ThresholdConfig
 from .window import RuleState, describe_labels
@@ -208,6 +209,16 @@ def build_verdict(
         "total": summary.total.to_dict(),
         "endpoints": [e.to_dict() for e in summary.endpoints],
         "rules_timing": " and ".join(o for o in (config.window_origin, config.for_origin) if o) or "the rule file's",
+        # per rule: [t, worst value, status] per evaluation, with its limit: what `harness gate` charts
+        "timelines": {
+            s.threshold.name: {
+                "limit": s.threshold.limit,
+                "op": s.threshold.op,
+                "unit": s.threshold.unit,
+                "points": [list(p) for p in s.timeline],
+            }
+            for s in states
+        },
     }
     return Verdict(
         status=status,
@@ -218,3 +229,40 @@ def build_verdict(
         rules_file=rules.path,
         extra=extra or {},
     )
+
+
+def check_from_verdict(check: str, verdict: dict[str, Any] | None, files: tuple[str, ...] = ()) -> CheckResult:
+    """A load run's verdict JSON (as the locust child wrote it) as the one verdict type: a breach fails, an
+    invalid run (or none written) cannot decide. Every threshold is a finding with its value and limit."""
+    if verdict is None:
+        return CheckResult(check, Outcome.INCONCLUSIVE, "the load run wrote no verdict", files=files)
+    outcome = {PASS: Outcome.PASS, BREACH: Outcome.FAIL}.get(verdict.get("status", ""), Outcome.INCONCLUSIVE)
+    where = " on ".join(str(x) for x in (verdict.get("backend"),) if x)
+    findings = []
+    for t in verdict.get("thresholds", []):
+        value = t.get("value")
+        findings.append(
+            Finding(
+                f"{t['name']}" + (f" on {where}" if where else ""),
+                f"{t['outcome']}: {t.get('detail', '')}",
+                value=None if value is None else _fmt(float(value), t.get("unit", "")),
+                limit=t.get("condition"),
+            )
+        )
+    breached = [f for f in findings if f.detail.startswith(BREACH)]
+    shown = breached or findings
+    return CheckResult(
+        check,
+        outcome,
+        str(verdict.get("summary", "")),
+        figure=", ".join(f"{f.what.split(' on ')[0]} {f.value}" for f in shown if f.value is not None) or None,
+        limit=", ".join(f"{f.limit}" for f in shown if f.limit) or None,
+        findings=tuple(breached if outcome is Outcome.FAIL else findings),
+        evidence={k: v for k, v in verdict.items() if k != "run"} | {"run": _run_evidence(verdict.get("run", {}))},
+        files=files,
+    )
+
+
+def _run_evidence(run: dict[str, Any]) -> dict[str, Any]:
+    """The run's figures without the per-endpoint histograms (they stay in the verdict file)."""
+    return {k: v for k, v in run.items() if k not in ("endpoints", "total", "timelines")}

@@ -17,6 +17,7 @@ from typing import Any
 
 from .rules import AVG_LATENCY, ERROR_RATE, ERROR_RATIO, RuleThreshold
 
+TIMELINE_POINTS = 2000
 Labels = tuple[tuple[str, str], ...]  # sorted (label, value) pairs naming one series
 
 
@@ -139,6 +140,9 @@ class RuleState:
     firing_series: Labels | None = None
     firing: frozenset[Labels] = frozenset()  # the series firing now
     evaluations: int = 0
+    # (t, worst value, status) per evaluation, for the verdict's latency-over-time chart; capped so a long run
+    # stays bounded in memory (every second evaluation is dropped when full, halving the resolution)
+    timeline: list[tuple[float, float | None, str]] = field(default_factory=list)
 
     def _worse(self, a: float, b: float) -> bool:
         return a < b if self.threshold.op in ("<", "<=") else a > b
@@ -169,6 +173,9 @@ class RuleState:
             self.status = "ok" if values else "no data"
         if self.active_since and self.first_pending_t is None:
             self.first_pending_t = t
+        self.timeline.append((round(t, 3), self.value, self.status))
+        if len(self.timeline) > TIMELINE_POINTS:
+            self.timeline = self.timeline[::2]
 
     def live(self) -> dict[str, Any]:
         th = self.threshold

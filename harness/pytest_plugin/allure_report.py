@@ -34,6 +34,9 @@ FEATURES = {
 }
 
 
+PARENT_SUITE_ENV = "HARNESS_ALLURE_PARENT_SUITE"
+
+
 def _enabled(config: pytest.Config) -> bool:
     return config.pluginmanager.hasplugin("allure_pytest") and os.environ.get("HARNESS_ALLURE", "1") != "0"
 
@@ -66,9 +69,16 @@ def label(item: pytest.Item) -> None:
     if suite in FEATURES:  # the registered suite markers, so `-m smoke` selects a suite
         item.add_marker(getattr(pytest.mark, suite))
     names = {m.kwargs.get("label_type") for m in item.iter_markers("allure_label")}
-    item.add_marker(allure.parent_suite(suite))
-    if "suite" not in names:
-        item.add_marker(allure.suite(Path(str(item.path)).stem.removeprefix("test_")))
+    module = Path(str(item.path)).stem.removeprefix("test_")
+    phase = os.environ.get(PARENT_SUITE_ENV)
+    if phase:  # run by `harness gate`: one Allure report of the whole gate, a parent suite per phase
+        item.add_marker(allure.parent_suite(phase))
+        item.add_marker(allure.suite(suite))
+        item.add_marker(allure.sub_suite(module))
+    else:
+        item.add_marker(allure.parent_suite(suite))
+        if "suite" not in names:
+            item.add_marker(allure.suite(module))
     if "feature" not in names:
         item.add_marker(allure.feature(FEATURES.get(suite, suite)))
     if "story" not in names:

@@ -1,0 +1,253 @@
+"""``harness gate``: the migration guide as one runbook with one verdict. The run is resolved here, once
+(targets file, target, profile, phases); children (pytest suites, locust) receive the resolved target by name
+and file, never re-applying precedence. On the embedded default the gate starts the reference system seeded but
+not migrated, so its migration phase really migrates and its rollback really restores.
+
+Exit status: 0 GO, 1 NO-GO, 4 INCONCLUSIVE (also when interrupted), 2 bad input (one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..config import Target, load_config, resolve_settings, resolve_target
+from ..config.loader import local_target
+from ..config.model import GATE_PHASES, GATE_PROFILES, LOCAL, Backend, Destination, Source
+from ..errors import ConfigError
+from ..redaction import redact
+from .context import PROFILES, GateContext, GateOptions, MigrationScripts
+from .plan import RUNBOOK, SUITES, build_plan, describe_plan
+from .progress import Progress
+from .report import final_table, write_allure, write_summary, write_verdict
+from .runner import run_plan
+
+CHILD_TARGET = "gate-embedded"  # the name children know the embedded default by, in the run's own targets file
+
+
+def _options(args: argparse.Namespace) -> GateOptions:
+    names = set(GATE_PHASES) | {c.check for c in RUNBOOK}
+    for flag, values in (("--only", args.only or []), ("--skip", args.skip or [])):
+        for value in values:
+            if value not in names:
+                from ..errors import did_you_mean
+
+                raise ConfigError(
+                    f"{flag} {value}: not a phase or check{did_you_mean(value, sorted(names))} "
+                    f"(phases: {', '.join(GATE_PHASES)}; `harness gate --plan` lists the checks)"
+                )
+    if args.characters is not None and args.characters < 1:
+        raise ConfigError("--characters must be at least 1")
+    if args.export is not None and not Path(args.export).is_file():
+        raise ConfigError(f"--export {args.export}: no such file; give the export's JSON Lines file")
+    return GateOptions(
+        target=args.target,
+        profile=args.profile,
+        only=tuple(args.only or ()),
+        skip=tuple(args.skip or ()),
+        plan_only=args.plan,
+        allow_writes=bool(args.allow_writes),
+        allow_load=bool(args.allow_load),
+        faults=tuple(args.fault or ()),
+        export=Path(args.export) if args.export else None,
+        characters=args.characters,
+        reports=Path(args.reports),
+    )
+
+
+def _placeholder_local() -> Target:
+    """The embedded default as ``--plan`` describes it, before (and without) starting it."""
+    return Target(
+        name=LOCAL,
+        environment="dev",
+        backends={b: Backend(b, f"http://127.0.0.1/{b}") for b in ("legacy", "storage")},
+        source=Source("postgresql://embedded"),
+        destination=Destination("http://127.0.0.1/storage-service"),
+    )
+
+
+def _write_child_config(path: Path, target: Target) -> None:
+    """The run's own targets file for its children: the embedded default as a named target (mode 0600: it
+    holds the source DSN)."""
+
+    def q(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    assert target.source is not None and target.destination is not None
+    lines = [f"[targets.{CHILD_TARGET}]", 'environment = "dev"']
+    for name, backend in target.backends.items():
+        lines += [f"[targets.{CHILD_TARGET}.backends.{name}]", f"url = {q(backend.url)}"]
+    lines += [f"[targets.{CHILD_TARGET}.source]", f"dsn = {q(target.source.dsn)}"]
+    lines += [
+        f"[targets.{CHILD_TARGET}.destination]",
+        f"url = {q(target.destination.url)}",
+        f"database = {q(target.destination.database)}",
+    ]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+@contextlib.contextmanager
+def _interrupts_as_keyboard_interrupt() -> Iterator[None]:
+    """SIGTERM is handled as Ctrl-C: the check under way is stopped, the verdict file still written."""
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    options = _options(args)
+    config = load_config()
+    settings = resolve_settings(config, target=options.target)
+    named = resolve_target(config, settings.target)
+    embedded = named is None
+    if options.faults and not embedded:
+        raise ConfigError("--fault applies to the embedded default only; a named target is tested as it is")
+    profile_name = options.profile or (named.gate.profile if named else None) or "quick"
+    profile = PROFILES[profile_name]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target_name = named.name if named else LOCAL
+
+    if options.plan_only:
+        target = named or _placeholder_local()
+        ctx = GateContext(options, profile, target, embedded, None, target_name, Path("."), Path("."))
+        if embedded:
+            ctx.scripts = _PlanScripts()
+        print(describe_plan(ctx, build_plan(ctx)))
+        return 0
+
+    outdir = options.reports.resolve() / f"gate-{target_name}-{stamp}"
+    outdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="harness-gate-"))
+    progress = Progress()
+    stack: Any = None
+    try:
+        with _interrupts_as_keyboard_interrupt():
+            if embedded:
+                from ..embedded import EmbeddedStack
+
+                local = config.local
+                characters = options.characters or local.characters
+                progress.note(f"starting the embedded default ({characters} characters, seeded, not migrated)")
+                try:
+                    stack = EmbeddedStack(
+                        characters=characters,
+                        seed=local.seed,
+                        pg_dsn=local.pg_dsn,
+                        faults=[*local.faults, *options.faults],
+                        migrate=False,
+                    )
+                    info = stack.start()
+                except KeyboardInterrupt:
+                    return 130
+                target = local_target(
+                    {"legacy": info.legacy_url, "storage": info.storage_url},
+                    info.source_dsn,
+                    info.storage_service_url,
+                    info.storage_database,
+                )
+                child_config = workdir / "harness.toml"
+                _write_child_config(child_config, target)
+                ctx = GateContext(options, profile, target, True, child_config, CHILD_TARGET, outdir, workdir)
+                ctx.scripts = stack
+            else:
+                assert named is not None
+                config_path = Path(config.path).resolve() if config.path else None
+                ctx = GateContext(options, profile, named, False, config_path, named.name, outdir, workdir)
+            plan = build_plan(ctx)
+            env = {"HARNESS_CONFIG": str(ctx.config_path)} if ctx.config_path else {}
+            with _environ(**env):
+                progress.note(
+                    f"gate on {'the embedded default' if embedded else 'target ' + ctx.target.name} "
+                    f"({ctx.target.environment}), profile {profile.name}; reports in {outdir}"
+                )
+                run = run_plan(ctx, plan, progress)
+            write_allure(ctx, run, set(SUITES))
+            write_verdict(ctx, run)
+            summary_path = write_summary(ctx, run)
+    finally:
+        progress.close()
+        if stack is not None:
+            stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    decision = run.decision
+    decided = sum(1 for r in run.results if r.deciding)
+    not_run = sum(1 for r in run.results if r.outcome.value == "skipped")
+    print(final_table(run))
+    print()
+    print(
+        redact(
+            f"verdict: {decision.value}"
+            + (" (interrupted)" if run.interrupted else "")
+            + f" ({decided} checks decided, {not_run} not run) in {run.elapsed_s:.0f} s; report: {summary_path}"
+        )
+    )
+    return decision.exit_code
+
+
+class _PlanScripts:
+    """Stands for the embedded default's scripts in ``--plan``: the plan only asks whether there are any."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+
+def register(subparsers: Any) -> None:
+    gate = subparsers.add_parser(
+        "gate",
+        help="run the migration guide as one runbook and answer GO / NO-GO / INCONCLUSIVE",
+        description="Runs the guide's validation as ordered phases (preflight, snapshot, migration, data, endpoints, "
+        "integration, performance, staging, smoke, rollback) on a target and decides. Exit 0 GO, 1 NO-GO, "
+        "4 INCONCLUSIVE, 2 bad input.",
+    )
+    gate.add_argument("--target", help="target from the targets file (default: HARNESS_TARGET, the file's, local)")
+    gate.add_argument("--profile", choices=GATE_PROFILES, help="quick (CI, default) or full (before a rollout)")
+    gate.add_argument("--only", action="append", metavar="PHASE", help="run only this phase or check (repeatable)")
+    gate.add_argument("--skip", action="append", metavar="PHASE", help="skip this phase or check (repeatable)")
+    gate.add_argument("--plan", action="store_true", help="print what would run and why not, send nothing")
+    gate.add_argument("--allow-writes", action="store_true", help="production: run the checks that write")
+    gate.add_argument("--allow-load", action="store_true", help="production: run the load checks")
+    gate.add_argument(
+        "--fault",
+        action="append",
+        metavar="NAME[=VALUE]",
+        help="embedded default only: inject a fault (see `harness up --list-faults`)",
+    )
+    gate.add_argument("--export", metavar="FILE", help="validate this export (targets that are not rehearsed on)")
+    gate.add_argument("--characters", type=int, help="embedded default: characters to seed (default from [local])")
+    gate.add_argument("--reports", default="reports", help="where the gate's report folder goes (default reports)")
+    gate.set_defaults(func=cmd_gate)
+
+
+__all__ = ["MigrationScripts", "cmd_gate", "register"]

@@ -1,0 +1,178 @@
+"""Runs a plan, phase by phase, and collects one CheckResult per planned check (skipped ones included, with
+their reason). A preflight that does not pass stops the run (the rest is reported as not run, with why); an
+interrupt stops the check under way (its children clean up), and the run's verdict is INCONCLUSIVE."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..verdict import CheckResult, Decision, Outcome, decide, inconclusive, skipped
+from . import data_checks, performance, preflight
+from .children import stop_all
+from .context import GateContext
+from .plan import SUITES, PlanEntry
+from .progress import Progress
+from .suites import run_suites
+
+
+@dataclass
+class GateRun:
+    results: list[CheckResult] = field(default_factory=list)
+    interrupted: bool = False
+    started_at: float = field(default_factory=time.time)
+    elapsed_s: float = 0.0
+    phase_times: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def decision(self) -> Decision:
+        return decide(self.results, interrupted=self.interrupted)
+
+
+def _metric_names(ctx: GateContext) -> tuple[str, ...]:
+    try:
+        rules = performance._rules(ctx)
+    except Exception:  # a bad rule file is the performance phase's to report
+        return ()
+    names: list[str] = []
+    for t in rules.thresholds:
+        for m in t.metrics:
+            base = m.removesuffix("_sum").removesuffix("_count")
+            if base not in names:
+                names.append(base)
+    return tuple(names)
+
+
+def _single(ctx: GateContext, check: str) -> Callable[[], CheckResult] | None:
+    runners: dict[str, Callable[[], CheckResult]] = {
+        "preflight.reachable": lambda: preflight.reachable(ctx),
+        "preflight.storage_health": lambda: preflight.storage_health(ctx),
+        "preflight.character_db": lambda: preflight.database_provisioned(ctx),
+        "preflight.metrics": lambda: preflight.metrics_exported(ctx, _metric_names(ctx)),
+        "snapshot.baseline": lambda: data_checks.baseline(ctx),
+        "snapshot.backup": lambda: data_checks.backup(ctx),
+        "migration.export": lambda: data_checks.export(ctx),
+        "migration.validate_export": lambda: data_checks.validate(ctx),
+        "migration.import": lambda: data_checks.import_(ctx),
+        "migration.verify": lambda: data_checks.verify_migration(ctx),
+        "data.compare": lambda: data_checks.compare_data(ctx, ctx.budget("data", "data.compare")),
+        "data.check_refs": lambda: data_checks.references(ctx),
+        "performance.load_legacy": lambda: performance.load_run(ctx, "legacy"),
+        "performance.compare": lambda: performance.load_compare(ctx),
+        "rollback.stop": lambda: data_checks.stop_migration(ctx),
+        "rollback.restore": lambda: data_checks.restore(ctx),
+        "rollback.cleanup": lambda: data_checks.cleanup(ctx),
+    }
+    return runners.get(check)
+
+
+def _over_budget(result: CheckResult, entry: PlanEntry) -> CheckResult:
+    if result.outcome is Outcome.PASS and result.elapsed_s > entry.budget_s:
+        return result.with_(
+            outcome=Outcome.INCONCLUSIVE,
+            summary=f"took {result.elapsed_s:.0f} s, over its budget of {entry.budget_s:.0f} s: {result.summary}",
+        )
+    return result
+
+
+def run_plan(ctx: GateContext, plan: list[PlanEntry], progress: Progress) -> GateRun:
+    run = GateRun()
+    started = time.monotonic()
+    phases: list[str] = []
+    for e in plan:
+        if e.planned.phase not in phases:
+            phases.append(e.planned.phase)
+    stopped_by: str | None = None
+    try:
+        for phase in phases:
+            entries = [e for e in plan if e.planned.phase == phase]
+            phase_started = time.monotonic()
+            if stopped_by is not None:
+                for e in entries:
+                    reason = e.skip_reason or f"not run: {stopped_by}"
+                    _record(run, progress, skipped(e.planned.check, reason), e)
+                continue
+            progress.phase(phase, [e.planned.check for e in entries if e.skip_reason is None])
+            _run_phase(ctx, phase, entries, run, progress)
+            run.phase_times[phase] = round(time.monotonic() - phase_started, 3)
+            if phase == "preflight":
+                bad = [
+                    r for r in run.results if r.phase == "preflight" and r.deciding and r.outcome is not Outcome.PASS
+                ]
+                if bad:
+                    stopped_by = f"preflight did not pass ({bad[0].check}: {bad[0].summary})"
+    except KeyboardInterrupt:
+        run.interrupted = True
+        stop_all()
+        done = {r.check for r in run.results}
+        for e in plan:
+            if e.planned.check not in done:
+                result = (
+                    skipped(e.planned.check, e.skip_reason)
+                    if e.skip_reason
+                    else inconclusive(e.planned.check, "interrupted before it finished")
+                )
+                run.results.append(result)
+        progress.note("interrupted: the checks under way were stopped and cleaned up")
+    run.elapsed_s = time.monotonic() - started
+    return run
+
+
+def _record(run: GateRun, progress: Progress, result: CheckResult, entry: PlanEntry) -> None:
+    if entry.report_only:
+        result = result.with_(report_only=True)
+    run.results.append(result)
+    progress.result(result)
+
+
+def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: GateRun, progress: Progress) -> None:
+    todo = [e for e in entries if e.skip_reason is None]
+    for e in entries:
+        if e.skip_reason is not None:
+            _record(run, progress, skipped(e.planned.check, e.skip_reason), e)
+    suite_entries = [e for e in todo if e.planned.check in SUITES]
+    if suite_entries:
+        budget = max(e.budget_s for e in suite_entries)
+        progress.start(", ".join(e.planned.check for e in suite_entries), budget)
+        results = run_suites(ctx, phase, [(e.planned.name, SUITES[e.planned.check]) for e in suite_entries], budget)
+        for e, result in zip(suite_entries, results, strict=True):
+            _record(run, progress, result, e)
+    if phase == "performance":
+        _run_performance(ctx, [e for e in todo if e.planned.check not in SUITES], run, progress)
+        return
+    for e in todo:
+        if e.planned.check in SUITES:
+            continue
+        runner = _single(ctx, e.planned.check)
+        assert runner is not None, e.planned.check
+        progress.start(e.planned.check, e.budget_s)
+        _record(run, progress, _over_budget(runner(), e), e)
+
+
+def _run_performance(ctx: GateContext, todo: list[PlanEntry], run: GateRun, progress: Progress) -> None:
+    """check-latency runs beside the storage load run (it judges the service's own metrics, so it needs
+    traffic), or on its own when no load runs (production: live traffic)."""
+    by_check = {e.planned.check: e for e in todo}
+    latency = by_check.pop("performance.check_latency", None)
+    probe = performance.LatencyProbe(ctx) if latency is not None and "performance.load_storage" in by_check else None
+    for check in ("performance.load_legacy", "performance.load_storage", "performance.compare"):
+        e = by_check.get(check)
+        if e is None:
+            continue
+        progress.start(check, e.budget_s)
+        if check == "performance.load_storage":
+            result = performance.load_run(ctx, "storage", during=probe)
+        else:
+            runner = _single(ctx, check)
+            assert runner is not None
+            result = runner()
+        _record(run, progress, _over_budget(result, e), e)
+        if check == "performance.load_storage" and latency is not None and probe is not None:
+            probe.join()
+            lat = probe.result or inconclusive("performance.check_latency", "check-latency did not finish")
+            _record(run, progress, lat, latency)
+            latency = None
+    if latency is not None:
+        progress.start(latency.planned.check, latency.budget_s)
+        _record(run, progress, performance.check_latency(ctx), latency)

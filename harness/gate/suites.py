@@ -1,0 +1,149 @@
+"""A gate check made of a pytest suite: the suite runs in a child pytest against the resolved target (its name
+and targets file handed down, never re-resolved), with the gate's Allure directory and phase as parent suite;
+``pytest_outcomes`` writes every test's outcome as JSON, and this module turns it into one CheckResult per suite.
+
+A suite passes when at least one test passed and none failed; fails when any test failed or errored; cannot
+decide when it was stopped (budget, interrupt), could not start (usage error, unreachable target) or ran no test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import redaction
+from ..pytest_plugin.allure_report import PARENT_SUITE_ENV
+from ..verdict import CheckResult, Finding, Outcome, failed, inconclusive, passed
+from .children import run_child, tail
+from .context import GateContext
+from .pytest_outcomes import OUTCOMES_ENV
+
+SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"  # the suites ship beside the package (a checkout)
+MAX_FINDINGS = 30
+MAX_DETAIL = 400  # a finding's first line; the whole message stays in verdict.json's evidence
+
+
+def suite_path(suite: str) -> Path:
+    return SUITES_DIR / suite
+
+
+def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], timeout_s: float) -> list[CheckResult]:
+    """Run the suites of ``checks`` ((check name, suite folder) pairs) in one pytest child."""
+    logs = ctx.outdir / "logs"
+    outcomes_file = ctx.workdir / f"outcomes-{phase}.json"
+    outcomes_file.unlink(missing_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *(str(suite_path(s)) for _, s in checks),
+        "-p",
+        "harness.gate.pytest_outcomes",
+        "--target",
+        ctx.child_target,
+        "--alluredir",
+        str(ctx.allure_dir),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfE",
+        "--hypothesis-profile",
+        ctx.profile.fuzz_profile,
+    ]
+    if ctx.options.allow_writes:
+        cmd.append("--allow-writes")
+    env = {**os.environ, OUTCOMES_ENV: str(outcomes_file), PARENT_SUITE_ENV: phase, "HARNESS_ALLURE": "1"}
+    env["HARNESS_FUZZ_PROFILE"] = ctx.profile.fuzz_profile
+    if ctx.config_path is not None:
+        env["HARNESS_CONFIG"] = str(ctx.config_path)
+    env.pop("HARNESS_TARGET", None)  # the resolved target is passed with --target
+    result = run_child(cmd, log=logs / f"pytest-{phase}.log", timeout_s=timeout_s, env=env)
+    file_under_phase(ctx.allure_dir, phase)
+    log_name = str(result.log)
+    try:
+        data: dict[str, Any] | None = json.loads(outcomes_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    out = []
+    for check, suite in checks:
+        name = f"{phase}.{check}"
+        if result.timed_out:
+            out.append(
+                inconclusive(name, f"stopped at its budget of {timeout_s:.0f} s", files=(log_name,)).with_(
+                    elapsed_s=result.elapsed_s
+                )
+            )
+            continue
+        if data is None:
+            why = redaction.redact(tail(result.log, 3)) or f"pytest exited {result.returncode}"
+            out.append(inconclusive(name, f"the suite could not run: {why}", files=(log_name,)))
+            continue
+        tests = [t for t in data["tests"] if _in_suite(t["nodeid"], suite)]
+        out.append(_judge(name, suite, tests, int(data["exitstatus"]), log_name, result.elapsed_s))
+    return out
+
+
+def _in_suite(nodeid: str, suite: str) -> bool:
+    parts = nodeid.replace("\\", "/").split("::", 1)[0].split("/")
+    return "suites" in parts and parts.index("suites") + 1 < len(parts) and parts[parts.index("suites") + 1] == suite
+
+
+def _judge(
+    check: str, suite: str, tests: list[dict[str, Any]], exitstatus: int, log: str, elapsed: float
+) -> CheckResult:
+    counts: dict[str, int] = {}
+    for t in tests:
+        counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1
+    figure = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no tests"
+    bad = [t for t in tests if t["outcome"] in ("failed", "error", "xpassed")]
+    evidence = {"suite": f"suites/{suite}", "counts": counts, "pytest_exitstatus": exitstatus}
+    common: dict[str, Any] = {"figure": figure, "evidence": evidence, "files": (log,), "elapsed_s": elapsed}
+    if bad:
+        findings = tuple(
+            Finding(
+                t["nodeid"],
+                redaction.redact((t["message"].strip().splitlines()[0] if t["message"] else t["outcome"])[:MAX_DETAIL]),
+            )
+            for t in bad[:MAX_FINDINGS]
+        )
+        evidence["failures"] = [{"test": t["nodeid"], "message": t["message"]} for t in bad[:MAX_FINDINGS]]
+        return failed(
+            check,
+            f"{len(bad)} of {len(tests)} tests failed: " + findings[0].describe(),
+            findings=findings,
+            limit="0 failed",
+            **common,
+        )
+    if exitstatus not in (0, 5) and not counts.get("passed"):
+        return inconclusive(check, f"pytest stopped (exit {exitstatus}) before deciding", **common)
+    if not counts.get("passed"):
+        reasons = sorted({t["message"] for t in tests if t["outcome"] == "skipped" and t["message"]})
+        return CheckResult(
+            check, Outcome.INCONCLUSIVE, "no test ran" + (f": {reasons[0]}" if reasons else ""), **common
+        )
+    return passed(
+        check,
+        f"{counts['passed']} tests passed" + (f", {counts.get('skipped', 0)} skipped" if counts.get("skipped") else ""),
+        limit="0 failed",
+        **common,
+    )
+
+
+def file_under_phase(allure_dir: Path, phase: str) -> None:
+    """Allure 3 builds its tree from each result's ``titlePath`` (allure-pytest writes the file path there):
+    put the phase first, so one report of the whole gate shows a parent suite per phase."""
+    for path in allure_dir.glob("*-result.json"):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        labels = {label.get("name"): label.get("value") for label in doc.get("labels", [])}
+        title = doc.get("titlePath") or []
+        if labels.get("parentSuite") != phase or (title and title[0] == phase):
+            continue
+        doc["titlePath"] = [phase, *[t for t in title if t != "suites"]]
+        path.write_text(json.dumps(doc), encoding="utf-8")

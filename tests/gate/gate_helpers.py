@@ -1,0 +1,62 @@
+"""Running ``harness gate`` as a user does: a child process in a directory of its own, reports there."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from harness import resources
+
+VERDICT_SCHEMA = resources.contract("gate-verdict.schema.json")
+
+
+@dataclass
+class GateRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    reports: Path
+
+    @property
+    def outdir(self) -> Path:
+        dirs = sorted(self.reports.glob("gate-*"))
+        assert len(dirs) == 1, f"expected one gate report folder in {self.reports}: {dirs}\n{self.stderr[-3000:]}"
+        return dirs[0]
+
+    @property
+    def verdict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads((self.outdir / "verdict.json").read_text(encoding="utf-8"))
+        jsonschema.validate(doc, json.loads(VERDICT_SCHEMA.read_text(encoding="utf-8")))
+        return doc
+
+    def check(self, name: str) -> dict[str, Any]:
+        found: list[dict[str, Any]] = [c for c in self.verdict["checks"] if c["check"] == name]
+        assert found, f"no check {name} in verdict.json"
+        return found[0]
+
+
+def gate_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    env.update(extra)
+    return env
+
+
+def run_gate(cwd: Path, *args: str, timeout: float = 900, env: dict[str, str] | None = None) -> GateRun:
+    reports = cwd / "reports"
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "gate", "--reports", str(reports), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or gate_env(),
+        check=False,
+    )
+    return GateRun(done.returncode, done.stdout, done.stderr, reports)

@@ -1,0 +1,75 @@
+"""``harness gate`` on a faulted embedded default: each fault is a NO-GO (or, where nothing could be judged, not
+GO) that names what failed, with its figures. Runs are narrowed with --only to the phases the fault is about:
+the checks are the same ones a whole run makes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from gate_helpers import run_gate
+
+pytestmark = pytest.mark.slow
+
+
+def test_storage_latency_is_no_go_naming_high_latency_on_storage(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run = run_gate(
+        tmp_path,
+        "--fault",
+        "storage:latency=0.6",
+        "--characters",
+        "40",
+        "--only",
+        "preflight",
+        "--only",
+        "performance.load_storage",
+    )
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert run.verdict["verdict"] == "NO-GO"
+    load = run.check("performance.load_storage")
+    assert load["outcome"] == "fail"
+    high = [f for f in load["findings"] if f["what"].startswith("HighLatency")]
+    assert high and high[0]["what"] == "HighLatency on storage"
+    assert high[0]["value"].endswith(" s") and float(high[0]["value"].split()[0]) > 0.5
+    assert high[0]["limit"] == "> 0.5 s"
+    assert "HighLatency" in (run.outdir / "summary.md").read_text(encoding="utf-8")
+
+
+def test_missing_records_are_no_go_naming_the_three_ids(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run = run_gate(
+        tmp_path,
+        "--fault",
+        "missing_records=3",
+        "--characters",
+        "40",
+        "--only",
+        "preflight",
+        "--only",
+        "snapshot",
+        "--only",
+        "migration",
+        "--only",
+        "data",
+    )
+    assert run.returncode == 1, run.stderr[-3000:]
+    removed = run.check("migration.import")["evidence"]["data_faults_applied"]["missing_records"]
+    assert len(removed) == 3
+    compare = run.check("data.compare")
+    assert compare["outcome"] == "fail"
+    named = {f["what"] for f in compare["findings"]}
+    assert {f"characters/{key}" for key in removed} <= named
+    assert run.check("migration.verify")["outcome"] == "fail"
+
+
+def test_storage_outage_is_not_go_with_the_reason_and_no_hang(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    run = run_gate(tmp_path, "--fault", "storage_outage", "--characters", "40", timeout=300)
+    elapsed = time.monotonic() - started
+    assert run.returncode in (1, 4), run.stderr[-3000:]
+    assert run.verdict["verdict"] in ("NO-GO", "INCONCLUSIVE")
+    health = run.check("preflight.storage_health")
+    assert health["outcome"] in ("fail", "inconclusive")
+    assert "Storage Service" in health["summary"]
+    later = [c for c in run.verdict["checks"] if c["phase"] not in ("preflight",)]
+    assert later and all("preflight did not pass" in c["summary"] for c in later)
+    assert elapsed < 120, f"the gate took {elapsed:.0f} s on a Storage Service outage"

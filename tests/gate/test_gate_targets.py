@@ -1,0 +1,149 @@
+"""``harness gate`` on named targets: production runs only read-only checks and writes nothing to either side
+(counted before and after); ``--plan`` says what is skipped and why without sending anything; bad input is one
+line and exit 2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from gate_helpers import gate_env, run_gate
+
+from harness.embedded import EmbeddedStack, StackInfo
+
+TABLES = ("campaigns", "characters", "inventory_items", "character_spells")
+
+
+def _targets_file(path: Path, info: StackInfo | None, environment: str) -> Path:
+    legacy = info.legacy_url if info else "http://127.0.0.1:9"
+    storage = info.storage_url if info else "http://127.0.0.1:9"
+    service = info.storage_service_url if info else "http://127.0.0.1:9"
+    dsn = info.source_dsn if info else "postgresql://nobody@127.0.0.1:9/none"
+    path.write_text(
+        f"""
+[targets.prod]
+environment = "{environment}"
+[targets.prod.backends.legacy]
+url = "{legacy}"
+[targets.prod.backends.storage]
+url = "{storage}"
+[targets.prod.source]
+dsn = "{dsn}"
+[targets.prod.destination]
+url = "{service}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _state(info: StackInfo) -> dict[str, Any]:
+    """Every record on both sides, as counts and checksums: any write changes it."""
+    state: dict[str, Any] = {}
+    with psycopg.connect(info.source_dsn) as conn:
+        for table in TABLES:
+            row = conn.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t"
+            ).fetchone()
+            state[f"source {table}"] = row
+    for collection in ("campaigns", "characters"):
+        url = f"{info.storage_service_url}/databases/{info.storage_database}/collections/{collection}/summary"
+        state[f"destination {collection}"] = httpx.get(url, timeout=10).json()
+    return state
+
+
+@pytest.fixture(scope="module")
+def production_stack() -> Iterator[StackInfo]:
+    stack = EmbeddedStack(characters=40, seed=11)
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+@pytest.mark.slow
+def test_production_writes_nothing_and_runs_only_read_only_checks(production_stack: StackInfo, tmp_path: Path) -> None:
+    config = _targets_file(tmp_path / "harness.toml", production_stack, "production")
+    before = _state(production_stack)
+    run = run_gate(tmp_path, "--target", "prod", env=gate_env(HARNESS_CONFIG=str(config)))
+    after = _state(production_stack)
+    assert after == before, "the gate wrote to a production target"
+    ran = {c["check"] for c in run.verdict["checks"] if c["outcome"] != "skipped"}
+    assert ran <= {
+        "preflight.reachable",
+        "preflight.storage_health",
+        "preflight.character_db",
+        "preflight.metrics",
+        "snapshot.baseline",
+        "migration.verify",
+        "data.compare",
+        "data.check_refs",
+        "smoke.smoke",
+        "performance.check_latency",
+    }, run.stderr[-3000:]
+    assert {"preflight.reachable", "data.compare", "smoke.smoke", "performance.check_latency"} <= ran
+    reasons = {c["check"]: c["summary"] for c in run.verdict["checks"] if c["outcome"] == "skipped"}
+    assert "--allow-writes" in reasons["endpoints.api"]
+    assert "--allow-load" in reasons["performance.load_storage"]
+    assert "never rehearsed" in reasons["rollback.restore"]
+    assert run.check("data.compare")["outcome"] == "pass"
+    assert run.verdict["verdict"] != "GO" or run.check("performance.check_latency")["outcome"] == "pass"
+    assert run.returncode == run.verdict["exit_code"]
+
+
+def test_plan_lists_what_is_skipped_and_why_without_sending_anything(tmp_path: Path) -> None:
+    # the target's URLs point at a closed port: a plan that sent anything would fail or hang
+    config = _targets_file(tmp_path / "harness.toml", None, "production")
+    run = run_gate(tmp_path, "--target", "prod", "--plan", env=gate_env(HARNESS_CONFIG=str(config)))
+    assert run.returncode == 0, run.stderr
+    lines = {
+        line.split()[0]: line
+        for line in run.stdout.splitlines()
+        if line.startswith(("endpoints", "rollback", "performance", "smoke", "data"))
+    }
+    assert "production: this check writes" in lines["endpoints.api"] and "--allow-writes" in lines["endpoints.api"]
+    assert "--allow-load" in lines["performance.load_legacy"]
+    assert "never rehearsed" in lines["rollback.cleanup"]
+    assert " yes " in lines["smoke.smoke"] and " yes " in lines["data.compare"]
+    assert not (tmp_path / "reports").exists()
+
+
+def test_plan_of_the_embedded_default_runs_every_check(tmp_path: Path) -> None:
+    run = run_gate(tmp_path, "--plan")
+    assert run.returncode == 0, run.stderr
+    assert "25 of 25 checks run" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--only", "endpoint"], "--only endpoint: not a phase or check; did you mean"),
+        (["--skip", "data.comapre"], "--skip data.comapre: not a phase or check; did you mean"),
+        (["--target", "nosuch"], "unknown target 'nosuch'"),
+        (["--characters", "0"], "--characters must be at least 1"),
+        (["--export", "/nonexistent/export.jsonl"], "no such file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    run = run_gate(tmp_path, *args)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and message in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_fault_on_a_named_target_is_refused(tmp_path: Path) -> None:
+    config = _targets_file(tmp_path / "harness.toml", None, "staging")
+    run = run_gate(tmp_path, "--target", "prod", "--fault", "latency=1", env=gate_env(HARNESS_CONFIG=str(config)))
+    assert run.returncode == 2 and "embedded default only" in run.stderr
+
+
+def test_an_unreachable_target_is_inconclusive_quickly(tmp_path: Path) -> None:
+    config = _targets_file(tmp_path / "harness.toml", None, "staging")
+    run = run_gate(tmp_path, "--target", "prod", env=gate_env(HARNESS_CONFIG=str(config)), timeout=120)
+    assert run.returncode == 4, run.stderr[-2000:]
+    assert run.verdict["verdict"] == "INCONCLUSIVE"
+    assert "unreachable" in run.check("preflight.reachable")["summary"]
