@@ -83,6 +83,14 @@ class StackInfo:
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
+    def public(self) -> dict[str, Any]:
+        """The description without its secrets (tokens dropped, DSN passwords masked): for the control API,
+        which any local user can ask."""
+        from ..redaction import redact
+
+        described = {k: v for k, v in asdict(self).items() if not k.endswith("_token")}
+        return {**described, "source_dsn": redact(self.source_dsn), "reader_dsn": redact(self.reader_dsn)}
+
     def read_headers(self) -> dict[str, str]:
         """The read token as the header the harness's clients of the Storage Service send."""
         return {"Authorization": f"Bearer {self.storage_read_token}"}

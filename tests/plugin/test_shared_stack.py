@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,8 +29,13 @@ def test_one_stack_for_all_workers(tmp_path: Path) -> None:
         (probe_dir / "test_where.py").write_text(PROBE.format(out=str(out)))
         for i in range(3):
             (probe_dir / f"test_where_{i}.py").write_text(PROBE.format(out=str(out)))
-        before = {p.name for p in Path(tempfile.gettempdir()).glob("harness-run-*")}
-        result = run_pytest(str(probe_dir), "-n", "2", "--alluredir", str(tmp_path / "allure"))
+        # the run's own TMPDIR: other runs on the machine come and go in the shared one (short: the embedded
+        # PostgreSQL's socket path must fit in 107 bytes)
+        tmp = Path(tempfile.mkdtemp(prefix="hs-"))
+        before = {p.name for p in tmp.glob("harness-run-*")}
+        result = run_pytest(
+            str(probe_dir), "-n", "2", "--alluredir", str(tmp_path / "allure"), env={"TMPDIR": str(tmp)}
+        )
         assert result.returncode == 0, result.stdout[-3000:]
         assert "harness: target local (dev, the embedded default), backends: legacy, storage" in result.stdout
     finally:
@@ -41,5 +47,6 @@ def test_one_stack_for_all_workers(tmp_path: Path) -> None:
     legacy_urls = {u for _, u in rows if u}
     assert workers == {"gw0", "gw1"}, workers
     assert len(legacy_urls) == 2, f"one legacy and one storage URL for both workers, got {legacy_urls}"
-    after = {p.name for p in Path(tempfile.gettempdir()).glob("harness-run-*")}
+    after = {p.name for p in tmp.glob("harness-run-*")}
+    shutil.rmtree(tmp, ignore_errors=True)
     assert after - before == set(), "the run left its shared-stack directory behind"
