@@ -9,6 +9,9 @@ setup(
         *find_packages(include=["harness", "harness.*", "reference_system", "reference_system.*"]),
         "service_contracts",
         "harness.locustfiles",
+        # the suites `harness gate` runs, so an installed harness can gate a target without a checkout
+        "harness.suites",
+        *(f"harness.suites.{name}" for name in find_packages(where="suites")),
     ],
-    package_dir={"service_contracts": "contracts", "harness.locustfiles": "locustfiles"},
+    package_dir={"service_contracts": "contracts", "harness.locustfiles": "locustfiles", "harness.suites": "suites"},
 )

@@ -48,7 +48,7 @@ def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
     from harness.data.canonical import Canonicalizer
     from harness.data.compare import CompareOptions, compare, explain
     from harness.data.readers import DestinationReader, SourceReader
-    from harness.data.settings import COLLECTIONS, parse_compare_settings
+    from harness.data.settings import parse_compare_settings
 
     settings = parse_compare_settings({})
     # the DSN and the token come through the environment: a child's command line is visible in `ps`
@@ -61,7 +61,7 @@ def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": kind}
     if kind == "floor":
         records = 0
-        for collection in COLLECTIONS:
+        for collection in settings.collections:
             src, dst = source.read(collection), destination.read(collection)
             s, d = next(src, None), next(dst, None)
             while s is not None or d is not None:  # in key order, as the merge-join consumes them
@@ -77,6 +77,7 @@ def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
         out["differences"] = sum(c.differences for c in report.collections)
         out["verdict"] = report.verdict
         out["records"] = sum(c.covered for c in report.collections)
+        out["read"] = sum(c.covered - c.by_checksum for c in report.collections)  # records read, not settled
     elif kind == "deepdiff":
         from deepdiff import DeepDiff
 
@@ -185,7 +186,8 @@ def main() -> None:
             f"{r['characters']:>10,}  {floor['seconds']:7.2f}  {full['seconds']:9.2f}  "
             f"{full['seconds'] / floor['seconds']:5.2f}  {full['records'] / full['seconds']:9,.0f}  "
             f"{quick['seconds']:17.2f}  {floor['peak_rss_mb']:.0f}/{full['peak_rss_mb']:.0f}/{quick['peak_rss_mb']:.0f}"
-            f"   ({full['differences']} differences found, {args.diffs} injected)"
+            f"   ({full['differences']} differences found, {args.diffs} injected;"
+            f" checksums-first read {quick.get('read', '?')} records)"
         )
         print(f"{'':>10}  all rounds (s): {r['all']}")
     first = results[0]

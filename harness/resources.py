@@ -10,6 +10,7 @@ from pathlib import Path
 
 CONTRACTS_PACKAGE = "service_contracts"
 LOCUSTFILES_PACKAGE = "harness.locustfiles"
+SUITES_PACKAGE = "harness.suites"
 
 
 def _file(package: str, name: str) -> Path:
@@ -50,3 +51,11 @@ def targets_schema() -> Path:
 
 def locustfile(name: str = "character_service.py") -> Path:
     return _file(LOCUSTFILES_PACKAGE, name)
+
+
+def suites_dir() -> Path:
+    """The folder of the pytest suites (``suites/`` of the source tree, ``harness/suites`` of a wheel)."""
+    path = Path(str(resources.files(SUITES_PACKAGE)))
+    if not (path / "smoke").is_dir():
+        raise FileNotFoundError(f"the suites are missing from the installed package {SUITES_PACKAGE}; reinstall")
+    return path

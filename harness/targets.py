@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from .config import Config, Target, load_config, resolve_settings, resolve_target
-from .config.loader import stack_target
-from .config.model import LOCAL
+from .config.loader import local_target
+from .config.model import LOCAL, SecurityProbes
+
+if TYPE_CHECKING:  # the embedded launcher is imported only when a local target is started
+    from .embedded import StackInfo
 
 
 @contextmanager
@@ -34,10 +37,24 @@ def open_target(
         faults=[*local.faults, *faults],
     )
     try:
-        info = stack.start()
-        yield stack_target(asdict(info))
+        yield local_target_of(stack.start())
     finally:
         stack.stop()
 
 
-__all__ = ["LOCAL", "open_target"]
+def local_target_of(info: StackInfo) -> Target:
+    """The built-in ``local`` target of a running embedded default: the one way every entry point (commands,
+    the pytest plugin's shared stack) turns a ``StackInfo`` into a target."""
+    return local_target(
+        {"legacy": info.legacy_url, "storage": info.storage_url},
+        info.reader_dsn or info.source_dsn,  # the data checks read as harness_reader (SELECT only)
+        info.storage_service_url,
+        info.storage_database,
+        token=info.storage_read_token or None,
+        security=SecurityProbes(
+            other_database_token=info.storage_other_token or None, read_token=info.storage_read_token or None
+        ),
+    )
+
+
+__all__ = ["LOCAL", "local_target_of", "open_target"]

@@ -369,17 +369,20 @@ class StorageService:
         database = _name(request.path_params["database"], "database")
         collection = _name(request.path_params["collection"], "collection")
         start, end = _key(request, "start"), _key(request, "end")
+        versions = request.query_params.get("versions", "false").lower() in ("true", "1")
+        item = "md5(version::text || ':' || document::text)" if versions else "md5(document::text)"
 
         def run() -> Response:
             with self.conn() as conn:
                 self._collection_exists(conn, database, collection)
                 row = conn.execute(
-                    "SELECT count(*) AS count, md5(coalesce(string_agg(id || ':' || md5(document::text), ','"
+                    f"SELECT count(*) AS count, md5(coalesce(string_agg(id || ':' || {item}, ','"
                     " ORDER BY id), '')) AS checksum FROM ss_records WHERE database = %s AND collection = %s"
                     " AND (%s::text IS NULL OR id >= %s) AND (%s::text IS NULL OR id < %s)",
                     (database, collection, start, start, end, end),
                 ).fetchone()
-            return JSONResponse(row)
+            assert row is not None  # an aggregate always answers one row
+            return JSONResponse({**row, "versions": True} if versions else row)
 
         return await run_in_threadpool(run)
 

@@ -9,6 +9,16 @@ import pytest
 from harness.embedded import EmbeddedStack, StackInfo
 
 MACHINE_PG_DSN = os.environ.get("HARNESS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The shared fixtures that start an embedded stack (here and in tests/load/conftest.py): a test that takes one
+# is in the slow tier without having to say so. Tests with a stack or locust of their own carry the mark.
+STACK_FIXTURES = frozenset({"stack", "stack_handle", "slow_stack", "erroring_stack"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if STACK_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

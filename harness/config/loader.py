@@ -11,9 +11,9 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-from ..data.settings import parse_compare_settings
+from ..data.settings import CompareSettings, parse_compare_settings
 from ..durations import parse_duration
 from ..errors import ConfigError, did_you_mean
 from .model import (
@@ -21,6 +21,7 @@ from .model import (
     ENVIRONMENTS,
     GATE_PHASES,
     GATE_PROFILES,
+    GATE_SCRIPTS,
     LOCAL,
     RUN_LIMITS,
     Auth,
@@ -93,6 +94,7 @@ SECTION_KEYS: dict[str, KeyTypes] = {
         "deciding": list,
         "budgets": dict,
         "rehearse": bool,
+        "scripts": dict,
     },
     "thresholds": {
         "rules": str,
@@ -121,6 +123,18 @@ _TYPE_NAMES = {
     dict: "a table",
     list: "a list",
 }
+
+
+class _Features(TypedDict):
+    """The sections features read, as Target's keyword arguments."""
+
+    gate: GateSettings
+    security: SecurityProbes
+    thresholds: ThresholdSettings
+    load_compare: LoadCompareSettings
+    differential: DifferentialSettings
+    compare: CompareSettings
+    suites: SuiteSettings
 
 
 class _Reader:
@@ -179,20 +193,6 @@ class _Reader:
                 f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}"
                 + did_you_mean(environment, ENVIRONMENTS),
             )
-        backends: dict[str, Backend] = {}
-        for backend_name, section in data.get("backends", {}).items():
-            bp = f"{p}backends.{backend_name}"
-            if backend_name not in BACKENDS:
-                raise self.error(
-                    bp, f"unknown backend{did_you_mean(backend_name, BACKENDS)} (backends are {', '.join(BACKENDS)})"
-                )
-            if not isinstance(section, dict):
-                raise self.error(bp, 'must be a table with url = "..."')
-            values = self.section(section, "backend", bp + ".")
-            backends[backend_name] = Backend(
-                backend_name,
-                _url(self, self.require(values, "url", bp + "."), bp + ".url"),
-            )
         source = destination = prometheus = None
         if "source" in data:
             values = self.section(data["source"], "source", p + "source.")
@@ -212,42 +212,67 @@ class _Reader:
         if "timeouts" in data:
             values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
             timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
-        gate = self.gate(data["gate"], p + "gate.") if "gate" in data else GateSettings()
-        security = SecurityProbes()
-        if "security" in data:
-            values = self.section(data["security"], "security", p + "security.")
-            security = SecurityProbes(
-                other_database_token=values.get("other_database_token") or None,
-                read_token=values.get("read_token") or None,
-                collection=values.get("collection") or "characters",
-            )
-        thresholds = self.thresholds(data["thresholds"], p + "thresholds.") if "thresholds" in data else None
-        load_compare = self.load_compare(data["load_compare"], p + "load_compare.") if "load_compare" in data else None
-        differential = self.section(data.get("differential", {}), "differential", p + "differential.")
-        noise = self.strings(differential, "noise", p + "differential.", 'e.g. ["updated_at"]')
-        compare = parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare.")
-        suites = SuiteSettings()
-        if "suites" in data:
-            self.check(data["suites"], SECTION_KEYS["suites"], p + "suites.")
-            suites = parse_suite_settings(data["suites"], f"{self.path}: {p}suites.")
-        extra = {k: data[k] for k in EXTRA_SECTIONS if k in data}
         return Target(
             name=name,
             environment=environment,
-            backends=backends,
+            backends=self.backends(data.get("backends", {}), p),
             source=source,
             destination=destination,
             prometheus=prometheus,
             auth=auth,
             timeouts=timeouts,
-            extra=extra,
-            gate=gate,
-            security=security,
-            thresholds=thresholds or ThresholdSettings(),
-            load_compare=load_compare or LoadCompareSettings(),
-            differential=DifferentialSettings(noise=noise),
-            compare=compare,
-            suites=suites,
+            extra={k: data[k] for k in EXTRA_SECTIONS if k in data},
+            **self.features(data, p),
+        )
+
+    def backends(self, data: Mapping[str, Any], p: str) -> dict[str, Backend]:
+        backends: dict[str, Backend] = {}
+        for backend_name, section in data.items():
+            bp = f"{p}backends.{backend_name}"
+            if backend_name not in BACKENDS:
+                raise self.error(
+                    bp, f"unknown backend{did_you_mean(backend_name, BACKENDS)} (backends are {', '.join(BACKENDS)})"
+                )
+            if not isinstance(section, dict):
+                raise self.error(bp, 'must be a table with url = "..."')
+            values = self.section(section, "backend", bp + ".")
+            backends[backend_name] = Backend(
+                backend_name,
+                _url(self, self.require(values, "url", bp + "."), bp + ".url"),
+            )
+        return backends
+
+    def features(self, data: Mapping[str, Any], p: str) -> _Features:
+        """The sections features read (Target's keyword arguments), each a checked value object."""
+        differential = self.section(data.get("differential", {}), "differential", p + "differential.")
+        suites = SuiteSettings()
+        if "suites" in data:
+            self.check(data["suites"], SECTION_KEYS["suites"], p + "suites.")
+            suites = parse_suite_settings(data["suites"], f"{self.path}: {p}suites.")
+        return {
+            "gate": self.gate(data["gate"], p + "gate.") if "gate" in data else GateSettings(),
+            "security": self.security(data.get("security", {}), p + "security."),
+            "thresholds": (
+                self.thresholds(data["thresholds"], p + "thresholds.") if "thresholds" in data else ThresholdSettings()
+            ),
+            "load_compare": (
+                self.load_compare(data["load_compare"], p + "load_compare.")
+                if "load_compare" in data
+                else LoadCompareSettings()
+            ),
+            "differential": DifferentialSettings(
+                noise=self.strings(differential, "noise", p + "differential.", 'e.g. ["updated_at"]')
+            ),
+            "compare": parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare."),
+            "suites": suites,
+        }
+
+    def security(self, data: Mapping[str, Any], prefix: str) -> SecurityProbes:
+        values = self.section(data, "security", prefix)
+        return SecurityProbes(
+            other_database_token=values.get("other_database_token") or None,
+            read_token=values.get("read_token") or None,
+            collection=values.get("collection") or "characters",
         )
 
     def strings(self, data: Mapping[str, Any], key: str, prefix: str, example: str = "") -> tuple[str, ...]:
@@ -325,6 +350,17 @@ class _Reader:
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
                 raise self.error(f"{prefix}budgets.{name}", f"must be a positive number of seconds, got {seconds!r}")
             budgets.append((name, float(seconds)))
+        scripts: list[tuple[str, str]] = []
+        for name, command in data.get("scripts", {}).items():
+            key = f"{prefix}scripts.{name}"
+            if name not in GATE_SCRIPTS:
+                known = ", ".join(GATE_SCRIPTS)
+                raise self.error(key, f"unknown script{did_you_mean(name, GATE_SCRIPTS)} (scripts: {known})")
+            if not isinstance(command, str) or not command.strip():
+                raise self.error(key, f"must be a command line (a string), got {command!r}")
+            # not filled from the environment here: the shell the gate runs it in expands $VAR, so a secret never
+            # reaches the gate's logs or command lines
+            scripts.append((name, command))
         return GateSettings(
             profile=profile,
             phases=names["phases"],
@@ -333,6 +369,7 @@ class _Reader:
             deciding=names["deciding"],
             budgets=tuple(budgets),
             rehearse=bool(data.get("rehearse", False)),
+            scripts=tuple(scripts),
         )
 
 
@@ -413,8 +450,8 @@ def local_target(
     token: str | None = None,
     security: SecurityProbes | None = None,
 ) -> Target:
-    """The built-in target, once the embedded default is up: ``source_dsn`` is the stack's read-only role,
-    ``token`` its read token; ``security`` the stack's own probe tokens."""
+    """The built-in target, once the embedded default is up (``harness.targets.local_target_of`` gives it the
+    stack's read-only role as ``source_dsn``, its read token as ``token`` and its probe tokens as ``security``)."""
     return Target(
         name=LOCAL,
         environment="dev",
@@ -423,19 +460,4 @@ def local_target(
         destination=Destination(destination_url, database, token),
         security=security or SecurityProbes(),
         suites=REFERENCE,
-    )
-
-
-def stack_target(info: Mapping[str, Any]) -> Target:
-    """``local_target`` from an embedded default's description (``StackInfo`` as a dict, or ``harness up --json``)."""
-    return local_target(
-        {"legacy": info["legacy_url"], "storage": info["storage_url"]},
-        info.get("reader_dsn") or info["source_dsn"],
-        info["storage_service_url"],
-        info["storage_database"],
-        token=info.get("storage_read_token") or None,
-        security=SecurityProbes(
-            other_database_token=info.get("storage_other_token") or None,
-            read_token=info.get("storage_read_token") or None,
-        ),
     )

@@ -28,6 +28,9 @@ GATE_PHASES = (
     "rollback",
 )
 GATE_PROFILES = ("quick", "full")
+# The guide's data scripts a rehearsal target declares as commands ([targets.X.gate.scripts]): placeholder
+# {export_dir}, {export_file} or {backup_dir} in each, filled by the gate.
+GATE_SCRIPTS = ("export", "import", "stop", "resume", "backup", "restore", "cleanup")
 # Run-level load limits, for all requests or one endpoint ([targets.X.thresholds] and its endpoints tables).
 RUN_LIMITS = ("p95_ms", "p99_ms", "avg_ms", "min_rps", "max_error_ratio")
 
@@ -112,6 +115,7 @@ class GateSettings:
     deciding: tuple[str, ...] = ()  # checks that are report-only by default and decide here (performance.compare)
     budgets: tuple[tuple[str, float], ...] = ()  # (check or phase, seconds): a check over budget is inconclusive
     rehearse: bool = False  # migration and rollback may be rehearsed on this target (they write and restore)
+    scripts: tuple[tuple[str, str], ...] = ()  # (GATE_SCRIPTS name, command): the deployment's data scripts
 
     def budget(self, *names: str) -> float | None:
         table = dict(self.budgets)

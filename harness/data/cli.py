@@ -19,6 +19,7 @@ from ..config import Target
 from ..errors import ConfigError, HarnessError, did_you_mean
 from .compare import CompareOptions, compare
 from .export_check import validate_export
+from .progress import stderr_progress
 from .readers import DestinationReader, SourceReader
 from .reference_mapping import REFERENCE_MAPPING_TOML
 from .refs import check_refs
@@ -98,20 +99,26 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return _cmd_against_snapshot(args)
     if args.sample is not None and not 0 < args.sample <= 1:
         raise ConfigError("--sample must be a fraction in (0, 1], e.g. 0.05 for 5% of the key ranges")
+    if args.recheck_after is not None and args.recheck_after < 0:
+        raise ConfigError("--recheck-after must be a number of seconds, 0 or more")
     for name, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
         if value is not None and value <= 0:
             raise ConfigError(f"{name} must be positive")
     with _open(args) as target, open_sides(target) as (settings, src, dst):
         assert src is not None and dst is not None
-        options = CompareOptions(
-            collections=_collections(args, settings),
-            max_diffs=args.max_diffs,
-            time_limit=args.time_limit,
-            sample=args.sample,
-            seed=args.seed,
-            checksums=False if args.no_checksums else None,
-        )
-        return _emit(compare(src, dst, settings, options), args)
+        with stderr_progress(quiet=args.quiet) as progress:
+            options = CompareOptions(
+                collections=_collections(args, settings),
+                max_diffs=args.max_diffs,
+                time_limit=args.time_limit,
+                sample=args.sample,
+                seed=args.seed,
+                checksums=False if args.no_checksums else None,
+                progress=progress,
+                recheck_after=args.recheck_after,
+            )
+            report = compare(src, dst, settings, options)
+        return _emit(report, args)
 
 
 def _cmd_against_snapshot(args: argparse.Namespace) -> int:
@@ -228,6 +235,13 @@ def register(subparsers: Any) -> None:
         "--against-snapshot", metavar="FILE", help="what changed on one side since `harness data snapshot` wrote FILE"
     )
     p.add_argument("--side", choices=("source", "destination"), help="with --against-snapshot (default: source)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--recheck-after",
+        type=float,
+        metavar="SECONDS",
+        help="read every mismatch again after this delay; one that became equal counts as in flight",
+    )
     _output_options(p)
     p.set_defaults(func=_cmd_compare)
 

@@ -10,8 +10,9 @@
 Checksums only ever settle exact equality of ids and documents, so tolerance, ignored fields and coarser
 timestamp precision can only send more ranges to step 2, never hide a difference. They are used for a
 collection only when both sides' checksums are over the same form of the documents (``checksum_form``: the
-destination's, for a declared query; a table's rows are compared record by record). They do not cover the record
-``version`` (the Storage Service's summary leaves it out): ``--no-checksums`` compares versions everywhere.
+destination's, for a declared query; a table's rows are compared record by record). They cover the record
+``version`` where the mapping declares one and the Storage Service's summary can include it (``versions=true``);
+otherwise the report says so, and ``--no-checksums`` compares versions everywhere.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from .canonical import Canonical, Canonicalizer, within_tolerance
-from .readers import RawRecord, Reader, ReadFailure
+from .progress import ProgressFn
+from .readers import RawRecord, Reader, ReadFailure, Summary
 from .report import CollectionResult, CompareReport, Difference, FieldDiff
 from .settings import CompareSettings
 
@@ -59,6 +61,8 @@ class CompareOptions:
     seed: int = 0
     checksums: bool | None = None  # None: the settings decide
     detail_limit: int = 1000  # differences kept with their details (the rest are counted)
+    progress: ProgressFn | None = None  # called as records are settled (harness.data.progress)
+    recheck_after: float | None = None  # read every listed mismatch again after this many seconds (live migrations)
 
 
 class _Stop(Exception):
@@ -86,6 +90,17 @@ def segment_bounds(parts: int) -> list[Bound]:
     cuts = [str(uuid.UUID(int=(i << 128) // parts)) for i in range(1, parts)]
     starts: list[str | None] = [None, *cuts]
     ends: list[str | None] = [*cuts, None]
+    return list(zip(starts, ends, strict=True))
+
+
+def split_bounds(start: str | None, end: str | None, parts: int) -> list[Bound]:
+    """``parts`` sub-ranges of [start, end) cut at evenly spaced UUIDs (``None``: the ends of the UUID space)."""
+    low = uuid.UUID(start).int if start else 0
+    high = uuid.UUID(end).int if end else 1 << 128
+    cuts = sorted({low + (high - low) * i // parts for i in range(1, parts)} - {low, high})
+    texts = [str(uuid.UUID(int=c)) for c in cuts]
+    starts: list[str | None] = [start, *texts]
+    ends: list[str | None] = [*texts, end]
     return list(zip(starts, ends, strict=True))
 
 
@@ -136,8 +151,12 @@ class Comparison:
         if self.options.max_diffs is not None and self._found >= self.options.max_diffs:
             raise _Stop(f"--max-diffs {self.options.max_diffs} reached")
 
-    def _clock(self) -> None:
-        if self._deadline is not None and time.monotonic() > self._deadline:
+    def _clock(self, result: CollectionResult | None = None, pending: int = 0, done: bool = False) -> None:
+        """The time limit, and progress (``pending``: records of the range being read, not yet counted)."""
+        if self.options.progress is not None and result is not None:
+            covered = result.covered + pending
+            self.options.progress(result.collection, covered, max(result.total, covered), self._found, done)
+        if not done and self._deadline is not None and time.monotonic() > self._deadline:
             raise _Stop(f"--time-limit {self.options.time_limit:g} s reached")
 
     def checksums_usable(self, collection: str | None = None) -> tuple[bool, str | None]:
@@ -174,6 +193,15 @@ class Comparison:
             use_checksums, note = self.checksums_usable(collection)
             if note:
                 self.report.notes.append(note)
+            elif (
+                use_checksums
+                and self.settings.collection(collection).version is not None
+                and not versions_in_checksums(self.source, self.destination, collection)
+            ):
+                self.report.notes.append(
+                    f"{collection}: range checksums do not cover record versions (the destination's summary"
+                    " has none); --no-checksums compares them"
+                )
             try:
                 self._collection(collection, result, use_checksums)
             except ReadFailure as exc:
@@ -183,8 +211,56 @@ class Comparison:
                 for rest in collections[index + 1 :]:
                     self.report.collections.append(CollectionResult(rest, incomplete=str(stop)))
                 break
+            finally:
+                self._clock(result, done=True)
+        if self.options.recheck_after is not None and self.report.differences:
+            self._recheck(self.options.recheck_after)
         self.report.elapsed_s = time.monotonic() - started
         return self.report
+
+    def _recheck(self, delay: float) -> None:
+        """Read each listed mismatch again after ``delay`` seconds; one that has become equal was a record still
+        being migrated ("in flight", pgCompare's and DMS's recheck), not a difference."""
+        time.sleep(delay)
+        results = {r.collection: r for r in self.report.collections}
+        kept: list[Difference] = []
+        by_collection: dict[str, list[Difference]] = {}
+        for diff in self.report.differences:
+            if diff.kind == "duplicate":
+                kept.append(diff)  # a repeated key does not settle by waiting
+            else:
+                by_collection.setdefault(diff.collection, []).append(diff)
+        for collection, diffs in by_collection.items():
+            keys = sorted({d.key for d in diffs})
+            try:
+                src = self.source.fetch(collection, keys)
+                dst = self.destination.fetch(collection, keys)
+            except ReadFailure as exc:
+                self.report.notes.append(f"{collection}: mismatches not rechecked ({exc})")
+                kept.extend(diffs)
+                continue
+            canon_s = Canonicalizer(self.settings, collection, self.source.side)
+            canon_d = Canonicalizer(self.settings, collection, self.destination.side)
+            tolerance = self.settings.for_collection(self.settings.tolerance, collection)
+            result = results[collection]
+            for diff in diffs:
+                s, d = src.get(diff.key), dst.get(diff.key)
+                if s is not None and d is not None:
+                    a, b = canon_s(s), canon_d(d)
+                    settled = a == b or (bool(tolerance) and a == within_tolerance(a, b, tolerance))
+                else:
+                    settled = s is None and d is None  # deleted on both sides meanwhile
+                if not settled:
+                    kept.append(diff)
+                    continue
+                counter = _COUNTERS[diff.kind]
+                setattr(result, counter, getattr(result, counter) - 1)
+                result.in_flight += 1
+                if diff.kind == "changed":
+                    result.equal += 1
+        self.report.differences = sorted(kept, key=lambda d: (d.collection, d.key))
+        if self.report.unlisted:
+            self.report.notes.append(f"{self.report.unlisted} unlisted differences were not rechecked")
 
     def _segments(self, total: int) -> list[Bound]:
         parts = max(1, math.ceil(total / self.settings.segment_size))
@@ -208,8 +284,8 @@ class Comparison:
                 raise
             return
         if use_checksums:
-            whole_s = self.source.summary(collection)
-            whole_d = self.destination.summary(collection)
+            whole_s = self._summary(self.source, collection)
+            whole_d = self._summary(self.destination, collection)
             result.source_count, result.destination_count = whole_s.count, whole_d.count
             if whole_s == whole_d and sample is None:
                 result.covered = result.by_checksum = result.equal = whole_s.count
@@ -218,29 +294,83 @@ class Comparison:
         else:
             result.source_count = self._count(self.source, collection)
             result.destination_count = self._count(self.destination, collection)
-        segments = self._segments(result.total)
-        checked = mismatched = 0
-        for index, (start, end) in enumerate(segments):
-            self._clock()
+        if use_checksums and sample is None:
+            result.segments = 1
+            self._bisect(collection, result, None, None, whole_s.count, whole_d.count)
+            return
+        for start, end in self._segments(result.total):  # a sample: ranges picked at random
+            self._clock(result)
             result.segments += 1
-            if use_checksums:
-                s, d = self.source.summary(collection, start, end), self.destination.summary(collection, start, end)
-                checked += 1
-                if s == d:
-                    result.covered += s.count
-                    result.by_checksum += s.count
-                    result.equal += s.count
-                    continue
-                mismatched += 1
+            if use_checksums and self._differing(collection, result, start, end) is None:
+                continue
             result.segments_streamed += 1
-            dense = use_checksums and checked >= DENSE_AFTER and mismatched > checked * DENSE_SHARE
-            if dense and sample is None and index + 1 < len(segments):
-                # differences everywhere: checksums cost more than they save, read the rest in one pass
-                self._stream(collection, result, start, None)
-                result.segments += len(segments) - index - 1
-                result.segments_streamed += len(segments) - index - 1
-                return
             self._stream(collection, result, start, end)
+
+    def _differing(
+        self, collection: str, result: CollectionResult, start: str | None, end: str | None
+    ) -> tuple[Summary, Summary] | None:
+        """Both sides' summaries of [start, end) if they differ; ``None`` (the range counted as settled) if not."""
+        s, d = (
+            self._summary(self.source, collection, start, end),
+            self._summary(self.destination, collection, start, end),
+        )
+        if s != d:
+            return s, d
+        result.covered += s.count
+        result.by_checksum += s.count
+        result.equal += s.count
+        return None
+
+    def _bisect(
+        self, collection: str, result: CollectionResult, start: str | None, end: str | None, s_count: int, d_count: int
+    ) -> None:
+        """[start, end) differs: below ``bisection_threshold`` records read it, else split it into
+        ``bisection_factor`` sub-ranges, settle the equal ones by count + checksum and recurse into the others."""
+        if max(s_count, d_count) <= self.settings.bisection_threshold:
+            result.segments_streamed += 1
+            self._stream(collection, result, start, end)
+            return
+        parts = self._split(collection, start, end)
+        if len(parts) < 2:  # nothing to cut at (no keys on the source in this range): read it
+            result.segments_streamed += 1
+            self._stream(collection, result, start, end)
+            return
+        checked = mismatched = 0
+        for index, (a, b) in enumerate(parts):
+            self._clock(result)
+            result.segments += 1
+            checked += 1
+            differing = self._differing(collection, result, a, b)
+            if differing is None:
+                continue
+            s, d = differing
+            mismatched += 1
+            if checked >= DENSE_AFTER and mismatched > checked * DENSE_SHARE and index + 1 < len(parts):
+                # differences everywhere: checksums cost more than they save, read the rest in one pass
+                result.segments_streamed += 1
+                self._stream(collection, result, a, end)
+                return
+            self._bisect(collection, result, a, b, s.count, d.count)
+
+    def _split(self, collection: str, start: str | None, end: str | None) -> list[Bound]:
+        """``bisection_factor`` sub-ranges of [start, end): even cuts of the UUID space for uuid keys, else
+        cuts at keys of the source (its data's quantiles), so a range always shrinks."""
+        factor = self.settings.bisection_factor
+        if self.settings.collection(collection).key_type == "uuid":
+            return split_bounds(start, end, factor)
+        cut_points = getattr(self.source, "cut_points", None) or getattr(self.destination, "cut_points", None)
+        if cut_points is None:
+            return [(start, end)]
+        cuts = [c for c in cut_points(collection, start, end, factor) if (start is None or c > start)]
+        starts: list[str | None] = [start, *cuts]
+        ends: list[str | None] = [*cuts, end]
+        return list(zip(starts, ends, strict=True))
+
+    def _summary(self, reader: Reader, collection: str, start: str | None = None, end: str | None = None) -> Summary:
+        """A range's count + checksum, record versions included where both sides' checksums can cover them."""
+        if versions_in_checksums(self.source, self.destination, collection):
+            return reader.versioned_summary(collection, start, end)  # type: ignore[attr-defined, no-any-return]
+        return reader.summary(collection, start, end)
 
     def _recount(self, collection: str, result: CollectionResult) -> None:
         for attr, reader in (("source_count", self.source), ("destination_count", self.destination)):
@@ -284,7 +414,7 @@ class Comparison:
             d = next(dst, None)
             while s is not None or d is not None:
                 if (only_src + only_dst + both) % CHECK_EVERY == 0:
-                    self._clock()
+                    self._clock(result, only_src + only_dst + both)
                 if d is None or (s is not None and s[0] < d[0]):
                     assert s is not None
                     only_src += 1
@@ -313,6 +443,15 @@ class Comparison:
             _close(dst_iter)
 
 
+def versions_in_checksums(source: Reader, destination: Reader, collection: str) -> bool:
+    """Whether range checksums cover record versions: the source's mapping declares a version and both sides
+    compute versioned checksums where the data is (the Storage Service's ``summary?versions=true``)."""
+    mapping = getattr(source, "mapping", {}).get(collection)
+    if mapping is None or mapping.version is None:
+        return False
+    return all(getattr(r, "versions_in_checksums", lambda _c: False)(collection) for r in (source, destination))
+
+
 def _close(iterator: Iterator[Any]) -> None:
     close = getattr(iterator, "close", None)
     if close:
@@ -325,4 +464,12 @@ def compare(
     return Comparison(source, destination, settings, options).run()
 
 
-__all__: Sequence[str] = ("CompareOptions", "Comparison", "compare", "explain", "field_path", "segment_bounds")
+__all__: Sequence[str] = (
+    "CompareOptions",
+    "Comparison",
+    "compare",
+    "explain",
+    "field_path",
+    "segment_bounds",
+    "split_bounds",
+)

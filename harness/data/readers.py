@@ -24,7 +24,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -68,6 +68,7 @@ class Reader(Protocol):
 
     def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]: ...
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary: ...
+    def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def close(self) -> None: ...
 
 
@@ -234,7 +235,10 @@ class SourceReader:
         m = self._mapping(collection)
         return m, sql.SQL("({}) AS q").format(embedded(m.source_query())), sql.SQL("q.key")
 
-    def pages(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[RawRecord]]:
+    def pages(
+        self, collection: str, start: str | None = None, end: str | None = None, keys: Sequence[str] | None = None
+    ) -> Iterator[list[RawRecord]]:
+        """Pages of [start, end) in key order; ``keys``: only the records with these keys."""
         m = self._mapping(collection)
         if m.table is not None:
             relation: sql.Composable = sql.SQL("{} AS t").format(sql.Identifier(m.table))
@@ -247,6 +251,10 @@ class SourceReader:
         last: str | None = None
         while True:
             where, params = m.range_clause(key, start, end, after)
+            if keys is not None:
+                array = {"uuid": "uuid[]", "text": "text[]", "integer": "bigint[]"}[m.key_type]
+                where = sql.SQL("{} AND {} = ANY(%s::{})").format(where, key, sql.SQL(array))
+                params.append(list(keys))
             query = sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT %s").format(relation, where, m.key_order(key))
             rows = self.query(collection, after, query, [*params, self.page_size])
             if not rows:
@@ -299,6 +307,10 @@ class SourceReader:
     def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]:
         return prefetched(self.pages(collection, start, end))
 
+    def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records with these keys, as ``read`` gives them (a key not found is left out)."""
+        return {key: raw for page in self.pages(collection, keys=keys) for key, raw in page}
+
     def checksum_form(self, collection: str) -> str:
         return self._mapping(collection).source_checksum_form
 
@@ -310,6 +322,9 @@ class SourceReader:
     def versioned_summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
         """Count and checksum over the record digests (``digests``: version included), in PostgreSQL."""
         return self._summary(collection, start, end, versioned=True)
+
+    def versions_in_checksums(self, collection: str) -> bool:
+        return True  # computed here, in SQL
 
     def _summary(self, collection: str, start: str | None, end: str | None, *, versioned: bool) -> Summary:
         m, relation, key = self.relation(collection)
@@ -346,6 +361,17 @@ class SourceReader:
                 after = rows[-1]["key"]
 
         return prefetched(pages())
+
+    def cut_points(self, collection: str, start: str | None, end: str | None, parts: int) -> list[str]:
+        """Keys that cut the source's records in [start, end) into ``parts`` runs of about equal size."""
+        m, relation, key = self.relation(collection)
+        where, params = m.range_clause(key, start, end, None)
+        query = sql.SQL(
+            "SELECT k FROM (SELECT {}::text AS k, row_number() OVER (ORDER BY {}) AS rn, count(*) OVER () AS n"
+            " FROM {} WHERE {}) AS ranked WHERE rn > 1 AND mod(rn - 1, greatest(1, ceil(n::numeric / %s)::int)) = 0"
+            " ORDER BY rn"
+        ).format(key, m.key_order(key), relation, where)
+        return [row["k"] for row in self.query(collection, start, query, [*params, parts])]
 
     def count(self, collection: str) -> int:
         m = self._mapping(collection)
@@ -389,6 +415,7 @@ class DestinationReader:
         self.page_size = min(page_size, 5000)  # the contract's maximum
         self.retries = retries
         self.headers = dict(headers or {})
+        self._versioned: dict[str, bool] = {}
         self._own_client = client is None
         self.client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
         try:
@@ -466,6 +493,28 @@ class DestinationReader:
             if after is None:
                 return
 
+    def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records with these keys, as ``read`` gives them, one request each (404: not there)."""
+        found: dict[str, dict[str, Any]] = {}
+        base = f"{self.url}/databases/{self.database}/collections/{self.collection_name(collection)}/records"
+        for key in keys:
+
+            def get(key: str = key) -> httpx.Response:
+                response = self.client.get(f"{base}/{key}", headers=self.headers)
+                if response.status_code >= 500 or response.status_code == 429:
+                    raise _Transient(f"HTTP {response.status_code} from records/{key}")
+                return response
+
+            response = _retrying(
+                self.side, collection, key, self.retries, (httpx.TransportError, _Transient), get, lambda: None
+            )
+            if response.status_code == 200:
+                item = response.json()
+                found[key] = {**item["document"], "id": item["id"], "version": item["version"]}
+            elif response.status_code != 404:
+                raise HarnessError(f"the Storage Service answered {response.status_code} to records/{key}")
+        return found
+
     def pages(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[RawRecord]]:
         for items in self.items(collection, start, end):
             yield [(i["id"], {**i["document"], "id": i["id"], "version": i["version"]}) for i in items]
@@ -484,7 +533,17 @@ class DestinationReader:
         return Summary(int(body["count"]), str(body["checksum"]))
 
     def versioned_summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
-        """Over the record digests (version included): the Storage Service's summary has no versions, so the
-        records are streamed."""
+        """Over the record digests (version included): the Storage Service's ``summary?versions=true`` where it
+        has it (its answer says so), else the records are streamed and digested here."""
+        if self.versions_in_checksums(collection):
+            body = self._get(collection, start, "summary", {"start": start, "end": end, "versions": "true"})
+            return Summary(int(body["count"]), str(body["checksum"]))
         digests = list(self.digests(collection, start, end))
         return Summary(len(digests), digest_checksum(digests))
+
+    def versions_in_checksums(self, collection: str) -> bool:
+        """Whether the service's range summary covers versions: asked once per collection, over an empty range."""
+        if collection not in self._versioned:
+            body = self._get(collection, None, "summary", {"start": "~", "end": "~~", "versions": "true"})
+            self._versioned[collection] = body.get("versions") is True
+        return self._versioned[collection]

@@ -67,6 +67,7 @@ class CollectionResult:
     extra: int = 0
     changed: int = 0
     duplicates: int = 0
+    in_flight: int = 0  # mismatches that became equal when read again (--recheck-after): not differences
     segments: int = 0
     segments_streamed: int = 0
     sampled: bool = False
@@ -74,7 +75,9 @@ class CollectionResult:
 
     @property
     def total(self) -> int:
-        return max(self.source_count or 0, self.destination_count or 0)
+        """Keys known on either side: the larger count, or the keys read where a side's missing and extra
+        records make their union larger (so "covered" never exceeds it)."""
+        return max(self.source_count or 0, self.destination_count or 0, self.covered)
 
     @property
     def differences(self) -> int:
@@ -146,6 +149,7 @@ class CompareReport:
                 f"  {c.collection:<11} {c.verdict:<10} source {c.source_count} destination {c.destination_count}"
                 f"  covered {c.covered}/{c.total} ({c.coverage:.1%}{', sampled' if c.sampled else ''})"
                 f"  missing {c.missing} extra {c.extra} changed {c.changed} duplicates {c.duplicates}"
+                + (f" in flight {c.in_flight}" if c.in_flight else "")
             )
             if c.incomplete:
                 lines.append(f"    incomplete: {c.incomplete}")

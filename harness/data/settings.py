@@ -9,7 +9,9 @@ Keys (all optional)::
     source_timezone = "UTC"                    # zone of source timestamps stored without one
     timestamp_fields = ["created_at", "updated_at"]  # canonical fields holding timestamps
     checksums = true                           # compare key-range checksums first where both sides can
-    segment_size = 2000                        # records per checksummed key range
+    bisection_factor = 16                      # a differing key range is split into this many sub-ranges
+    bisection_threshold = 2000                 # ... until it holds at most this many records: then it is read
+    segment_size = 2000                        # records per key range of --sample and snapshots
     retries = 3                                # attempts per page read before the verdict is "incomplete"
     page_size = 2000                           # records per page read from either side
 
@@ -50,6 +52,8 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "segment_size": int,
     "retries": int,
     "page_size": int,
+    "bisection_factor": int,
+    "bisection_threshold": int,
     "renames": dict,
 }
 DEFAULT_WHERE = "compare settings: "
@@ -78,6 +82,8 @@ class CompareSettings:
     segment_size: int = 2000
     retries: int = 3
     page_size: int = 2000
+    bisection_factor: int = 16  # sub-ranges a differing key range is split into
+    bisection_threshold: int = 2000  # a differing range with at most this many records is read
     mapping: Mapping[str, CollectionMapping] = field(default_factory=lambda: dict(REFERENCE_MAPPING))
 
     def collection(self, name: str) -> CollectionMapping:
@@ -189,7 +195,14 @@ def parse_compare_settings(data: Mapping[str, Any] | None, where: str = DEFAULT_
         values["timestamp_fields"] = _strings(data["timestamp_fields"], "timestamp_fields", fail)
     if "checksums" in data:
         values["checksums"] = data["checksums"]
-    for key, low in (("segment_size", 10), ("retries", 1), ("page_size", 10)):
+    limits = (
+        ("segment_size", 10),
+        ("retries", 1),
+        ("page_size", 10),
+        ("bisection_factor", 2),
+        ("bisection_threshold", 1),
+    )
+    for key, low in limits:
         if key in data:
             if data[key] < low:
                 raise fail(key, f"must be at least {low}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from .compare import versions_in_checksums
 from .readers import Reader, ReadFailure
 from .report import EQUAL, ProblemReport
 
@@ -25,8 +26,13 @@ def verify(source: Reader, destination: Reader, collections: Sequence[str], *, c
             report.notes.append(
                 f"{collection}: counts only; the source's documents are not declared in the destination's form"
             )
+        versioned = comparable and versions_in_checksums(source, destination, collection)
         try:
-            s, d = source.summary(collection), destination.summary(collection)
+            if versioned:
+                s = source.versioned_summary(collection)  # type: ignore[attr-defined]
+                d = destination.versioned_summary(collection)  # type: ignore[attr-defined]
+            else:
+                s, d = source.summary(collection), destination.summary(collection)
         except ReadFailure as exc:
             report.incomplete = str(exc)
             continue

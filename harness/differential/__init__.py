@@ -1,7 +1,7 @@
 """Differential testing of two backends of the same contract: a hypothesis state machine driving both with one
 random sequence, Diffy-style noise, id pairing, and a replay of recorded requests."""
 
-from .compare import FieldDifference, field_differences
+from ..field_diff import FieldDifference, field_differences
 from .machine import DifferentialReport, Divergence, MachineOptions, run_differential
 from .noise import Noise, learn_noise
 

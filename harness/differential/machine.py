@@ -26,9 +26,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from ..field_diff import FieldDifference, field_differences
 from ..fuzz.profiles import FuzzProfile
 from ..redaction import redact
-from .compare import FieldDifference, field_differences
 from .ids import IdPairs
 from .noise import DECLARED, Noise, learn_noise
 from .normalize import normalize_listing, normalize_response

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from .compare import field_differences
+from ..field_diff import field_differences
 from .ids import IdPairs
 
 MASK = "<noise>"

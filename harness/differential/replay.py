@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from ..errors import ConfigError
+from ..field_diff import FieldDifference, field_differences
 from ..redaction import redact_headers
-from .compare import FieldDifference, field_differences
 from .ids import IdPairs
 from .noise import Noise
 from .normalize import body_of, normalize_response

@@ -8,8 +8,8 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,12 @@ class StackInfo:
             )
             if v
         )
+
+    @classmethod
+    def from_json(cls, data: str | Mapping[str, Any]) -> StackInfo:
+        """What ``to_json`` (``harness up --json``) wrote; keys this version does not know are ignored."""
+        values = json.loads(data) if isinstance(data, str) else data
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
 class EmbeddedStack:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from deepdiff import DeepDiff
 
-from ..differential.compare import ABSENT, field_path
+from ..field_diff import ABSENT, field_path
 
 SERVED_PATHS = ("/openapi.json", "/openapi.yaml", "/docs/openapi.json", "/v3/api-docs")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -26,11 +26,12 @@ from ..config.loader import local_target
 from ..config.model import GATE_PHASES, GATE_PROFILES, LOCAL, Backend, Destination, Source
 from ..errors import ConfigError
 from ..redaction import redact
-from .context import PROFILES, GateContext, GateOptions, MigrationScripts
+from .context import PROFILES, GateContext, GateOptions, MigrationScripts, Profile
 from .plan import RUNBOOK, SUITES, build_plan, describe_plan
 from .progress import Progress
 from .report import final_table, write_allure, write_summary, write_verdict
 from .runner import run_plan
+from .scripts import CommandScripts, missing_scripts
 
 CHILD_TARGET = "gate-embedded"  # the name children know the embedded default by, in the run's own targets file
 
@@ -142,8 +143,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if options.plan_only:
         target = named or _placeholder_local()
         ctx = GateContext(options, profile, target, embedded, None, target_name, Path("."), Path("."))
-        if embedded:
-            ctx.scripts = _PlanScripts()
+        ctx.scripts = _PlanScripts() if embedded else _declared_scripts(target, Path("logs"))
         print(describe_plan(ctx, build_plan(ctx)))
         return 0
 
@@ -159,14 +159,15 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
                 local = config.local
                 characters = options.characters or local.characters
-                progress.note(f"starting the embedded default ({characters} characters, seeded, not migrated)")
+                migrated = "migrated" if not _migrates(options, profile) else "not migrated"
+                progress.note(f"starting the embedded default ({characters} characters, seeded, {migrated})")
                 try:
                     stack = EmbeddedStack(
                         characters=characters,
                         seed=local.seed,
                         pg_dsn=local.pg_dsn,
                         faults=[*local.faults, *options.faults],
-                        migrate=False,
+                        migrate=not _migrates(options, profile),
                     )
                     info = stack.start()
                 except KeyboardInterrupt:
@@ -185,6 +186,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
                 assert named is not None
                 config_path = Path(config.path).resolve() if config.path else None
                 ctx = GateContext(options, profile, named, False, config_path, named.name, outdir, workdir)
+                ctx.scripts = _declared_scripts(named, outdir / "logs")
             plan = build_plan(ctx)
             env = {"HARNESS_CONFIG": str(ctx.config_path)} if ctx.config_path else {}
             with _environ(**env):
@@ -214,6 +216,22 @@ def cmd_gate(args: argparse.Namespace) -> int:
         )
     )
     return decision.exit_code
+
+
+def _migrates(options: GateOptions, profile: Profile) -> bool:
+    """Whether this run's migration phase imports: if not (``--only data``, ``--skip migration``), the embedded
+    default is started migrated, so the later phases judge a migrated system."""
+    ctx = GateContext(options, profile, _placeholder_local(), True, None, LOCAL, Path("."), Path("."))
+    ctx.scripts = _PlanScripts()
+    return any(e.planned.check == "migration.import" and e.skip_reason is None for e in build_plan(ctx))
+
+
+def _declared_scripts(target: Target, logs: Path) -> CommandScripts | None:
+    """A named target's own data scripts, when it may be rehearsed on and declares every one of them."""
+    scripts = dict(target.gate.scripts)
+    if target.gate.rehearse and not target.is_production and not missing_scripts(scripts):
+        return CommandScripts(scripts, logs)
+    return None
 
 
 class _PlanScripts:

@@ -22,11 +22,13 @@ from ..data.compare import CompareOptions, compare
 from ..data.export_check import validate_export
 from ..data.readers import Reader, ReadFailure
 from ..data.refs import check_refs
+from ..data.snapshot import changed_since, snapshot, write_snapshot
 from ..data.verify import verify
 from ..errors import HarnessError
 from ..redaction import redact
-from ..verdict import CheckResult, Finding, failed, inconclusive, passed, skipped
+from ..verdict import CheckResult, Finding, Outcome, failed, inconclusive, passed, skipped
 from .context import GateContext
+from .scripts import ScriptFailed
 
 
 def _guarded(check: str, run: Callable[[], CheckResult]) -> CheckResult:
@@ -34,6 +36,8 @@ def _guarded(check: str, run: Callable[[], CheckResult]) -> CheckResult:
     started = time.monotonic()
     try:
         result = run()
+    except ScriptFailed as exc:  # the system's own script failed: a failed step of the migration
+        return failed(check, redact(str(exc)), elapsed_s=time.monotonic() - started)
     except (ReadFailure, HarnessError, OSError, ValueError, RuntimeError) as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return inconclusive(check, f"could not decide: {redact(text)}", elapsed_s=time.monotonic() - started)
@@ -52,24 +56,28 @@ def _summaries(reader: Reader, collections: tuple[str, ...]) -> dict[str, dict[s
 
 
 def baseline(ctx: GateContext) -> CheckResult:
+    """The data library's snapshot of both sides (counts, range checksums, record digests), kept for the rollback
+    to prove the restored source against; verdict.json gets the counts, snapshot.json the whole of it."""
+
     def run() -> CheckResult:
         with open_sides(ctx.target) as (settings, src, dst):
             assert src is not None and dst is not None
-            source, destination = _summaries(src, settings.collections), _summaries(dst, settings.collections)
-        snap = {
-            "taken_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "source": source,
-            "destination": destination,
-        }
+            snap = snapshot(src, dst, settings)
         ctx.snapshot = snap
         path = ctx.outdir / "snapshot.json"
-        path.write_text(json.dumps(snap, indent=2) + "\n", encoding="utf-8")
-        counts = ", ".join(f"{c} {v['count']}/{destination[c]['count']}" for c, v in source.items())
+        write_snapshot(snap, path)
+        sides = {
+            c: {
+                side: {"count": e[side]["count"], "checksum": e[side]["checksum"]} for side in ("source", "destination")
+            }
+            for c, e in snap["collections"].items()
+        }
+        counts = ", ".join(f"{c} {v['source']['count']}/{v['destination']['count']}" for c, v in sides.items())
         return passed(
             "snapshot.baseline",
             f"source/destination counts: {counts}",
             figure=counts,
-            evidence=snap,
+            evidence={"taken_at": snap["taken_at"], "collections": sides},
             files=(str(path),),
         )
 
@@ -86,7 +94,7 @@ def backup(ctx: GateContext) -> CheckResult:
         rows = {t: v["rows"] for t, v in manifest.get("tables", {}).items()}
         return passed(
             "snapshot.backup",
-            "source backed up: " + ", ".join(f"{t} {n}" for t, n in rows.items()),
+            "source backed up" + (": " + ", ".join(f"{t} {n}" for t, n in rows.items()) if rows else ""),
             figure=f"{sum(rows.values())} rows",
             evidence={"tables": manifest.get("tables", {})},
         )
@@ -140,8 +148,10 @@ def import_(ctx: GateContext) -> CheckResult:
             )
         return passed(
             "migration.import",
-            f"imported {result['imported']} records in {result['batches']} batches",
-            figure=f"{result['imported']} records",
+            f"imported {result['imported']} records in {result['batches']} batches"
+            if "imported" in result
+            else "the import script finished",
+            figure=f"{result['imported']} records" if "imported" in result else None,
             evidence=result,
         )
 
@@ -161,7 +171,26 @@ def verify_migration(ctx: GateContext) -> CheckResult:
 # --- data ---------------------------------------------------------------------------------------------------
 
 
-def compare_data(ctx: GateContext, budget_s: float) -> CheckResult:
+class CompareTracker:
+    """The data compare's progress as a live figure for the gate's progress line: records settled, records/s,
+    differences so far."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.state: tuple[str, int, int, int] | None = None
+
+    def __call__(self, collection: str, covered: int, total: int, differences: int, done: bool) -> None:
+        self.state = (collection, covered, total, differences)
+
+    def detail(self) -> str:
+        if self.state is None:
+            return "reading"
+        collection, covered, total, differences = self.state
+        rate = covered / max(time.monotonic() - self.started, 1e-9)
+        return f"{collection} {covered}/{total} records, {rate:.0f} records/s, {differences} differences"
+
+
+def compare_data(ctx: GateContext, budget_s: float, tracker: CompareTracker | None = None) -> CheckResult:
     def run() -> CheckResult:
         with open_sides(ctx.target) as (settings, src, dst):
             assert src is not None and dst is not None
@@ -171,7 +200,7 @@ def compare_data(ctx: GateContext, budget_s: float) -> CheckResult:
                 size = max((src.summary(c).count for c in settings.collections), default=0)
                 if ctx.target.is_production or (profile.sample_above is not None and size > profile.sample_above):
                     sample = profile.sample if profile.sample < 1 else None
-            options = CompareOptions(time_limit=budget_s * 0.9, sample=sample)
+            options = CompareOptions(time_limit=budget_s * 0.9, sample=sample, progress=tracker)
             report = compare(src, dst, settings, options)
         path = ctx.outdir / "data" / "compare.json"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,10 +241,12 @@ def stop_migration(ctx: GateContext) -> CheckResult:
             return _summaries(dst, settings.collections)
 
     def run() -> CheckResult:
-        # a copy of the export has no import checkpoint yet: unstopped, its import would write every line again
+        # The destination is emptied first (the rollback cleans it up anyway), so an import that ignores the
+        # stop shows as records written; a copy of the export has no import checkpoint that would skip its lines.
         copy = ctx.workdir / "rollback-stop" / export_file.name
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(export_file, copy)
+        scripts.cleanup_storage()
         before = destination()
         scripts.stop_migration(copy)
         try:
@@ -223,13 +254,23 @@ def stop_migration(ctx: GateContext) -> CheckResult:
         finally:
             scripts.resume_migration(copy)
         after = destination()
+        written = sum(v["count"] for v in after.values()) - sum(v["count"] for v in before.values())
         evidence = {"import": result, "destination_before": before, "destination_after": after}
-        if result.get("stopped") and not result.get("imported") and before == after:
-            return passed("rollback.stop", "an import told to stop wrote nothing", evidence=evidence)
+        if not result.get("imported") and before == after:
+            return passed(
+                "rollback.stop",
+                "an import told to stop wrote nothing",
+                figure="0 records",
+                limit="0",
+                evidence=evidence,
+            )
         return failed(
             "rollback.stop",
-            f"the import went on after stop_migration: {result.get('imported')} records",
-            findings=(Finding("stop_migration", "import not stopped"),),
+            f"the import went on after stop_migration: {max(written, int(result.get('imported') or 0))} records "
+            "written",
+            figure=f"{written} records",
+            limit="0",
+            findings=(Finding("stop_migration", "the import did not stop"),),
             evidence=evidence,
         )
 
@@ -242,36 +283,25 @@ def restore(ctx: GateContext) -> CheckResult:
     scripts = ctx.scripts
     if ctx.backup_dir is None or ctx.snapshot is None:
         return inconclusive("rollback.restore", "no backup or snapshot to restore to (the snapshot phase did not pass)")
-    backup_dir, snapshot = ctx.backup_dir, ctx.snapshot
+    backup_dir, snap = ctx.backup_dir, ctx.snapshot
 
     def run() -> CheckResult:
         restored = scripts.restore_source(backup_dir)
-        with open_sides(ctx.target, destination=False) as (_settings, src, _):
+        with open_sides(ctx.target, destination=False) as (settings, src, _):
             assert src is not None
-            now = _summaries(src, tuple(snapshot["source"]))
-        changed = [
-            Finding(
-                f"source {c}",
-                f"count {snapshot['source'][c]['count']} -> {now[c]['count']}, checksum "
-                f"{snapshot['source'][c]['checksum']} -> {now[c]['checksum']}",
-            )
-            for c in now
-            if now[c] != snapshot["source"][c]
-        ]
-        evidence = {"restored_rows": restored, "snapshot": snapshot["source"], "after_restore": now}
-        if changed:
-            return failed(
-                "rollback.restore",
-                "the restored source differs from the snapshot: " + "; ".join(f.describe() for f in changed),
-                findings=tuple(changed),
+            report = changed_since(snap, src, settings)
+        result = report.to_check("rollback.restore")
+        evidence = {"restored_rows": restored, **result.evidence}
+        if result.outcome is Outcome.PASS:
+            return result.with_(
+                summary="the restored source equals the snapshot (range checksums, every record's digest)",
                 evidence=evidence,
             )
-        return passed(
-            "rollback.restore",
-            "the restored source equals the snapshot (counts and checksums)",
-            figure=", ".join(f"{c} {v['count']}" for c, v in now.items()),
-            evidence=evidence,
-        )
+        if result.outcome is Outcome.FAIL:
+            return result.with_(
+                summary="the restored source differs from the snapshot: " + result.summary, evidence=evidence
+            )
+        return result.with_(evidence=evidence)
 
     return _guarded("rollback.restore", run)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from ..durations import parse_duration
@@ -30,7 +31,7 @@ def rules_path(ctx: GateContext) -> str:
     return str(ctx.target.thresholds.rules or DEFAULT_RULES)
 
 
-def _rules(ctx: GateContext) -> RuleSet:
+def alert_rules(ctx: GateContext) -> RuleSet:
     return load_rules(rules_path(ctx))
 
 
@@ -38,7 +39,7 @@ def run_time_s(ctx: GateContext) -> float:
     """The quick profile's run length, or long enough for every rule to fire with its own window and for."""
     if ctx.profile.load_run_time_s is not None:
         return ctx.profile.load_run_time_s
-    rules = _rules(ctx)
+    rules = alert_rules(ctx)
     longest = max((t.window_s + t.for_s for t in rules.thresholds), default=60.0)
     return longest + 30.0
 
@@ -52,11 +53,16 @@ def _locust_extra(ctx: GateContext, backend: str) -> list[str]:
     return extra
 
 
+def load_prefix(ctx: GateContext, backend: str) -> Path:
+    """Where a load run's verdict, HTML and CSV files go (``<prefix>.json``, ``<prefix>_stats_history.csv``)."""
+    return ctx.outdir / "load" / f"load-{backend}"
+
+
 def load_run(ctx: GateContext, backend: str, *, during: threading.Thread | None = None) -> CheckResult:
     check = f"performance.load_{backend}"
     if backend not in ctx.target.backends:
         return inconclusive(check, f"the target has no {backend} backend")
-    prefix = ctx.outdir / "load" / f"load-{backend}"
+    prefix = load_prefix(ctx, backend)
     started = time.monotonic()
     seconds = run_time_s(ctx)
     try:
@@ -101,7 +107,7 @@ class LatencyProbe(threading.Thread):
 def check_latency(ctx: GateContext, *, delay_s: float = 0.0) -> CheckResult:
     started = time.monotonic()
     try:
-        rules = _rules(ctx)
+        rules = alert_rules(ctx)
         if ctx.target.prometheus is not None:
             if ctx.profile.rule_window:
                 window = parse_duration(ctx.profile.rule_window, "rule window")

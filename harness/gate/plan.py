@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..config.model import GATE_PHASES
 from ..verdict import CheckResult
 from .context import GateContext
+from .scripts import missing_scripts
 
 READ_ONLY, WRITES, LOAD, REHEARSAL = "read-only", "writes", "load", "rehearsal"
 
@@ -184,6 +185,16 @@ SUITES = {
 PRODUCTION_SAFE = {c.check for c in RUNBOOK if c.kind == READ_ONLY} - {"staging.staging"}
 
 
+def _why_no_rehearsal(ctx: GateContext) -> str:
+    target = ctx.target
+    if target.is_production:
+        return "production is never rehearsed on"
+    if not target.gate.rehearse:
+        return f"not a rehearsal target (set [targets.{target.name}.gate] rehearse = true and declare its scripts)"
+    missing = missing_scripts(dict(target.gate.scripts))
+    return f"[targets.{target.name}.gate.scripts] lacks {', '.join(missing)}"
+
+
 def _skip_reason(ctx: GateContext, c: PlannedCheck) -> str | None:
     target, options = ctx.target, ctx.options
     gate = target.gate
@@ -194,12 +205,7 @@ def _skip_reason(ctx: GateContext, c: PlannedCheck) -> str | None:
         if skip in (c.phase, c.check):
             return f"skipped by {'--skip' if skip in options.skip else f'targets.{target.name}.gate.skip'} {skip}"
     if c.kind == REHEARSAL and not ctx.rehearsal:
-        why = (
-            "production is never rehearsed on"
-            if target.is_production
-            else (f"not a rehearsal target (set [targets.{target.name}.gate] rehearse = true and give its scripts)")
-        )
-        return f"writes and restores the source and the Storage Service: {why}"
+        return f"writes and restores the source and the Storage Service: {_why_no_rehearsal(ctx)}"
     if c.check == "migration.validate_export" and not ctx.rehearsal and options.export is None:
         return "no export to validate on this target (give --export FILE)"
     needs = {"source": target.source is None, "destination": target.destination is None}

@@ -1,16 +1,49 @@
-"""Live progress of a gate run on stderr: a line per phase and per check as it ends; on a terminal also a
-spinner with the check under way and its elapsed time against its budget (rich), in CI plain lines only."""
+"""Live progress of a gate run on stderr: a line per phase and per check as it ends. While a check runs, its
+elapsed time against its budget and, where the check can tell, a live figure (a load run's requests/s from
+locust's stats history): on a terminal as a spinner line redrawn every second (rich), elsewhere (CI) as a plain
+line every ``PLAIN_EVERY_S`` seconds."""
 
 from __future__ import annotations
 
+import csv
 import sys
+import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from ..redaction import redact
 from ..verdict import CheckResult
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "skipped"}
+PLAIN_EVERY_S = 15.0
+
+Detail = Callable[[], str]
+
+
+def locust_rate(prefix: Path) -> Detail:
+    """Requests so far and the current requests/s of a locust run writing ``--csv prefix``."""
+    history = prefix.with_name(prefix.name + "_stats_history.csv")
+
+    def detail() -> str:
+        try:
+            with open(history, encoding="utf-8", newline="") as fh:
+                rows = [r for r in csv.DictReader(fh) if r.get("Name") == "Aggregated"]
+        except OSError:
+            return "starting"
+        if not rows:
+            return "starting"
+        last = rows[-1]
+        try:
+            return (
+                f"{int(float(last['Total Request Count']))} requests, {float(last['Requests/s']):.0f} req/s, "
+                f"{float(last['Failures/s']):.1f} failures/s, {last['User Count']} users"
+            )
+        except (KeyError, ValueError):
+            return ""
+
+    return detail
 
 
 class Progress:
@@ -19,7 +52,9 @@ class Progress:
         self.quiet = quiet
         self._status: Any = None
         self._console: Any = None
-        self._started = 0.0
+        self._ticker: threading.Thread | None = None
+        self._ticking = threading.Event()
+        self._lock = threading.Lock()
         if not quiet and self.stream.isatty():
             from rich.console import Console
 
@@ -29,24 +64,60 @@ class Progress:
         if self.quiet:
             return
         self._stop()
-        print(redact(text), file=self.stream, flush=True)
+        with self._lock:
+            print(redact(text), file=self.stream, flush=True)
 
     def _stop(self) -> None:
+        self._ticking.clear()
+        if self._ticker is not None and self._ticker is not threading.current_thread():
+            self._ticker.join(timeout=2)
+        self._ticker = None
         if self._status is not None:
             self._status.stop()
             self._status = None
 
     def phase(self, phase: str, checks: list[str]) -> None:
-        self._line(f"== {phase}: {len(checks)} checks")
+        if checks:
+            self._line(f"== {phase}: {len(checks)} checks")
 
-    def start(self, check: str, budget_s: float) -> None:
-        self._started = time.monotonic()
-        if self._console is not None and not self.quiet:
-            self._stop()
-            self._status = self._console.status(f"{check} (budget {budget_s:.0f} s)")
+    def start(self, check: str, budget_s: float, detail: Detail | None = None) -> None:
+        """``check`` is under way: show it until its result (or the next start) arrives."""
+        if self.quiet:
+            return
+        self._stop()
+        started = time.monotonic()
+
+        def text() -> str:
+            extra = ""
+            if detail is not None:
+                try:
+                    extra = detail()
+                except Exception:  # a live figure is decoration: never let it break the run
+                    extra = ""
+            return f"{check}: {time.monotonic() - started:.0f} s of {budget_s:.0f} s" + (f", {extra}" if extra else "")
+
+        if self._console is not None:
+            self._status = self._console.status(redact(text()))
             self._status.start()
-        elif not self.quiet:
-            print(f"   ... {check} (budget {budget_s:.0f} s)", file=self.stream, flush=True)
+        else:
+            with self._lock:
+                print(f"   ... {redact(text())}", file=self.stream, flush=True)
+        self._ticking.set()
+        self._ticker = threading.Thread(target=self._tick, args=(text,), name="gate-progress", daemon=True)
+        self._ticker.start()
+
+    def _tick(self, text: Callable[[], str]) -> None:
+        last_plain = time.monotonic()
+        while self._ticking.is_set():
+            time.sleep(1.0)
+            if not self._ticking.is_set():
+                return
+            if self._status is not None:
+                self._status.update(redact(text()))
+            elif time.monotonic() - last_plain >= PLAIN_EVERY_S:
+                last_plain = time.monotonic()
+                with self._lock:
+                    print(f"   ... {redact(text())}", file=self.stream, flush=True)
 
     def result(self, result: CheckResult) -> None:
         mark = MARKS[result.outcome.value] + (" (report only)" if result.report_only else "")

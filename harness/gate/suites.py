@@ -15,20 +15,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import redaction
+from .. import redaction, resources
 from ..pytest_plugin.allure_report import PARENT_SUITE_ENV
 from ..verdict import CheckResult, Finding, Outcome, failed, inconclusive, passed
 from .children import run_child, tail
 from .context import GateContext
 from .pytest_outcomes import OUTCOMES_ENV
 
-SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"  # the suites ship beside the package (a checkout)
 MAX_FINDINGS = 30
 MAX_DETAIL = 400  # a finding's first line; the whole message stays in verdict.json's evidence
 
 
 def suite_path(suite: str) -> Path:
-    return SUITES_DIR / suite
+    return resources.suites_dir() / suite
 
 
 def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], timeout_s: float) -> list[CheckResult]:
@@ -49,6 +48,8 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
         str(ctx.allure_dir),
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:locust",  # locust's own pytest plugin clashes with the harness's options (a wheel has no ini to say so)
         "-q",
         "-rfE",
         "--hypothesis-profile",

@@ -12,27 +12,7 @@ from pathlib import Path
 
 import pytest
 
-SEVERITY = {
-    "smoke": "critical",
-    "api": "critical",
-    "data": "critical",
-    "integration": "normal",
-    "staging": "normal",
-    "contract": "normal",
-    "differential": "normal",
-    "security": "blocker",
-}
-FEATURES = {
-    "smoke": "Post-deploy smoke",
-    "api": "Character Service API",
-    "integration": "End-to-end flows",
-    "staging": "Staging validation",
-    "data": "Data parity",
-    "contract": "Contract fuzzing",
-    "differential": "Backend differential",
-    "security": "Access control",
-}
-
+from .suites import SUITES
 
 PARENT_SUITE_ENV = "HARNESS_ALLURE_PARENT_SUITE"
 
@@ -53,20 +33,14 @@ def configure(config: pytest.Config) -> None:
     config.option.allure_report_dir = str(results)
 
 
-def _suite_of(item: pytest.Item) -> str | None:
-    parts = Path(str(item.path)).parts
-    if "suites" in parts and parts.index("suites") + 1 < len(parts) - 1:
-        return parts[parts.index("suites") + 1]
-    return None
-
-
-def label(item: pytest.Item) -> None:
-    suite = _suite_of(item)
+def label(item: pytest.Item, suite: str | None) -> None:
+    """Allure labels of an item of ``suite`` (``None``: not in a suite, no labels)."""
     if suite is None:
         return
     import allure
 
-    if suite in FEATURES:  # the registered suite markers, so `-m smoke` selects a suite
+    known = SUITES.get(suite)
+    if known is not None:  # the registered suite markers, so `-m smoke` selects a suite
         item.add_marker(getattr(pytest.mark, suite))
     names = {m.kwargs.get("label_type") for m in item.iter_markers("allure_label")}
     module = Path(str(item.path)).stem.removeprefix("test_")
@@ -80,12 +54,12 @@ def label(item: pytest.Item) -> None:
         if "suite" not in names:
             item.add_marker(allure.suite(module))
     if "feature" not in names:
-        item.add_marker(allure.feature(FEATURES.get(suite, suite)))
+        item.add_marker(allure.feature(known.feature if known else suite))
     if "story" not in names:
         doc = (getattr(getattr(item, "module", None), "__doc__", None) or "").strip().splitlines()
         item.add_marker(allure.story(doc[0].rstrip(".") if doc else Path(str(item.path)).stem))
     if "severity" not in names:
-        item.add_marker(allure.severity(SEVERITY.get(suite, "normal")))
+        item.add_marker(allure.severity(known.severity if known else "normal"))
 
 
 def attach_exchanges(text: str) -> None:

@@ -19,10 +19,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import LocalSettings
 from ..errors import StackError
+
+if TYPE_CHECKING:
+    from ..embedded.stack import StackInfo
 
 START_TIMEOUT = 180.0
 # The `harness up` processes this process started: kept referenced so they are reaped with wait(), not
@@ -49,8 +52,13 @@ class SharedLocalStack:
         self.owner_pid = owner_pid
         self.settings = settings
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> StackInfo:
         """The running stack's description, starting it if this is the first request of the run."""
+        from ..embedded.stack import StackInfo  # the launcher's modules only once a stack is wanted
+
+        return StackInfo.from_json(self._info())
+
+    def _info(self) -> dict[str, Any]:
         self.dir.mkdir(mode=0o700, exist_ok=True)
         os.chmod(self.dir, 0o700)  # mkdir's mode is masked by the umask
         with open(self.dir / "lock", "w") as lock:

@@ -10,7 +10,7 @@ import pytest
 
 from harness.embedded import EmbeddedStack
 
-pytestmark = pytest.mark.local_only
+pytestmark = [pytest.mark.local_only, pytest.mark.slow]  # a stack of its own
 ANSWER_WITHIN_S = 2.0
 RECOVER_WITHIN_S = 15.0
 

@@ -3,7 +3,7 @@ failure persists the verdict is "incomplete" with what was covered, never "equal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -106,8 +106,10 @@ def _cut_source_after_two_pages(source: SourceReader, then_dsn: str | None = Non
     """Kill the source connection's backend (as a failover or an idle timeout would) after two pages."""
     pages = source.pages
 
-    def cut(collection: str, start: str | None = None, end: str | None = None) -> Iterator[Any]:
-        for n, page in enumerate(pages(collection, start, end)):
+    def cut(
+        collection: str, start: str | None = None, end: str | None = None, keys: Sequence[str] | None = None
+    ) -> Iterator[Any]:
+        for n, page in enumerate(pages(collection, start, end, keys)):
             yield page
             if n == 1:
                 assert source._conn is not None

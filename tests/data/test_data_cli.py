@@ -89,6 +89,28 @@ def test_compare_names_each_reference_fault(config: Path, faulty: StackInfo, tmp
     assert report["verdict"] == "different"
 
 
+def test_progress_goes_to_stderr_and_quiet_silences_it(config: Path, faulty: StackInfo) -> None:
+    run = harness(config, "compare", "--target", "rehearsal", "--json")
+    lines = run.stderr.splitlines()
+    keys = faulty.characters + 1  # one missing, one extra
+    assert f"data compare: characters done: {keys}/{keys} records (100%)" in run.stderr, run.stderr
+    assert all(line.startswith("data compare: ") for line in lines)
+    assert json.loads(run.stdout)["verdict"] == "different"  # the report on stdout is unchanged
+    quiet = harness(config, "compare", "--target", "rehearsal", "--quiet")
+    assert quiet.stderr == "" and quiet.stdout.startswith("data compare: DIFFERENT")
+
+
+def test_recheck_keeps_differences_that_stay(config: Path, faulty: StackInfo) -> None:
+    run = harness(config, "compare", "--target", "rehearsal", "--recheck-after", "0", "--json", "--quiet")
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    characters = next(c for c in report["collections"] if c["collection"] == "characters")
+    assert characters["in_flight"] == 0 and characters["missing"] == characters["extra"] == 1
+    assert {d["key"] for d in report["differences"]} >= {faulty.data_faults["missing_records"][0]}
+    bad = harness(config, "compare", "--target", "rehearsal", "--recheck-after", "-1")
+    assert bad.returncode == 2 and "--recheck-after must be" in bad.stderr
+
+
 def test_human_summary_and_max_diffs(config: Path) -> None:
     run = harness(config, "compare", "--target", "rehearsal", "--max-diffs", "1", "--collection", "characters")
     assert run.returncode == 1

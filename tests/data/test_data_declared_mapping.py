@@ -6,6 +6,7 @@ mapping, compare, verify and check-refs report equal (clean) on equal data and n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -107,12 +108,14 @@ class Deployment:
         httpx.delete(f"{self.collection(collection)}/records/{key}").raise_for_status()
 
     def checks(self) -> tuple[CompareReport, CompareReport, ProblemReport, ProblemReport]:
-        """compare (range checksums first, and every record read), verify and check-refs, as the gate calls them."""
+        """compare (range checksums first, and every record read), verify and check-refs, as the gate calls them;
+        the first compare bisects small ranges (integer keys: cut at the source's own keys)."""
         target = resolve_target(load_config(self.config), "game")
         assert target is not None
         with open_sides(target) as (settings, source, destination):
             assert source is not None and destination is not None
-            first = compare(source, destination, settings, CompareOptions())
+            bisecting = dataclasses.replace(settings, bisection_factor=3, bisection_threshold=2)
+            first = compare(source, destination, bisecting, CompareOptions())
             every = compare(source, destination, settings, CompareOptions(checksums=False))
             return (
                 first,
@@ -268,6 +271,8 @@ def test_each_injected_difference_is_named(deployment: Deployment) -> None:
             ("heroes", dst_dangling): ("changed", [("guild", dst_guild, 4040)]),
         }, report.summary()
         assert report.verdict == "different"
+    guilds = _by_collection(first)["guilds"]
+    assert GUILDS - 2 <= guilds.by_checksum < GUILDS and guilds.segments > 3  # down to <= 2 records read
     assert {(p.kind, p.where) for p in verified.problems} == {
         ("checksum mismatch", "guilds"),
         ("count mismatch", "heroes"),
@@ -314,3 +319,29 @@ def test_the_cli_reads_the_declared_mapping(deployment: Deployment) -> None:
     problems = json.loads(run.stdout)["problems"]
     assert f"destination heroes/{hero}" in [p["where"] for p in problems]
     assert {p["kind"] for p in problems} == {"dangling reference"}
+
+
+def test_recheck_counts_records_still_in_flight(deployment: Deployment) -> None:
+    """--recheck-after: a mismatch that the migration settles during the run is in flight, not a difference."""
+    codes = sorted(deployment.heroes)
+    caught_up, late, wrong = codes[5], codes[20], codes[40]
+    originals = {key: deployment.get("hero_docs", key) for key in (caught_up, late, wrong)}
+    deployment.put("hero_docs", caught_up, {**originals[caught_up], "level": 77})
+    deployment.delete("hero_docs", late)
+    deployment.put("hero_docs", wrong, {**originals[wrong], "level": 88})
+
+    def migration_catches_up(collection: str, covered: int, total: int, differences: int, done: bool) -> None:
+        if collection == "heroes" and done:  # after the pass, before the recheck: two records arrive
+            deployment.put("hero_docs", caught_up, originals[caught_up])
+            deployment.put("hero_docs", late, originals[late])
+
+    target = resolve_target(load_config(deployment.config), "game")
+    assert target is not None
+    with open_sides(target) as (settings, source, destination):
+        assert source is not None and destination is not None
+        options = CompareOptions(collections=("heroes",), progress=migration_catches_up, recheck_after=0.1)
+        report = compare(source, destination, settings, options)
+    heroes = report.collections[0]
+    assert (heroes.in_flight, heroes.changed, heroes.missing) == (2, 1, 0), report.summary()
+    assert [(d.key, d.kind) for d in report.differences] == [(wrong, "changed")]
+    assert report.verdict == "different" and "in flight 2" in report.summary()

@@ -22,7 +22,9 @@ EXTRA_ID = "ffffffff-0000-4000-8000-000000000001"
 DANGLING_DST = "00000000-0000-4000-8000-00000000dead"
 DANGLING_SRC = "00000000-0000-4000-8000-0000000000aa"
 ORPHAN_OWNER = "00000000-0000-4000-8000-0000000000bb"
-SETTINGS = parse_compare_settings({"tolerance": {"inventory.weight": 0.01}, "page_size": 10, "segment_size": 10})
+SETTINGS = parse_compare_settings(
+    {"tolerance": {"inventory.weight": 0.01}, "page_size": 10, "segment_size": 10, "bisection_threshold": 4}
+)
 
 
 @dataclass

@@ -29,6 +29,7 @@ def test_the_documented_gate_section_parses() -> None:
     assert gate.budget("performance.load_storage", "performance") == 900.0
     assert gate.budget("data.compare", "data") == 1800.0
     assert gate.rehearse is False
+    assert dict(gate.scripts)["export"].endswith("export_data --out {export_dir}")
 
 
 @pytest.mark.parametrize(

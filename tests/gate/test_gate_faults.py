@@ -23,6 +23,8 @@ def test_storage_latency_is_no_go_naming_high_latency_on_storage(tmp_path) -> No
         "preflight",
         "--only",
         "performance.load_storage",
+        "--only",
+        "performance.check_latency",
     )
     assert run.returncode == 1, run.stderr[-3000:]
     assert run.verdict["verdict"] == "NO-GO"
@@ -33,6 +35,39 @@ def test_storage_latency_is_no_go_naming_high_latency_on_storage(tmp_path) -> No
     assert high[0]["value"].endswith(" s") and float(high[0]["value"].split()[0]) > 0.5
     assert high[0]["limit"] == "> 0.5 s"
     assert "HighLatency" in (run.outdir / "summary.md").read_text(encoding="utf-8")
+    latency = run.check("performance.check_latency")  # the service's own /metrics, judged during the run
+    assert latency["outcome"] == "fail" and "HighLatency" in latency["summary"], latency
+
+
+def test_dangling_references_fail_check_refs_naming_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run = run_gate(
+        tmp_path,
+        "--fault",
+        "dangling_refs=2",
+        "--characters",
+        "40",
+        "--only",
+        "snapshot",
+        "--only",
+        "migration",
+        "--only",
+        "data",
+    )
+    assert run.returncode == 1, run.stderr[-3000:]
+    refs = run.check("data.check_refs")
+    assert refs["outcome"] == "fail"
+    dangling = run.check("migration.import")["evidence"]["data_faults_applied"]["dangling_refs"]
+    named = " ".join(f["what"] for f in refs["findings"])
+    assert all(key in named for key in dangling), (dangling, refs["findings"])
+
+
+def test_a_suite_that_fails_on_its_fault_fails_its_check_naming_the_test(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run = run_gate(tmp_path, "--fault", "legacy:missing_field=name", "--characters", "40", "--only", "endpoints.api")
+    assert run.returncode == 1, run.stderr[-3000:]
+    api = run.check("endpoints.api")
+    assert api["outcome"] == "fail"
+    assert all("[legacy" in f["what"] for f in api["findings"]), api["findings"]
+    assert api["findings"][0]["what"].startswith("suites/api/")
 
 
 def test_missing_records_are_no_go_naming_the_three_ids(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -43,7 +43,9 @@ def test_the_rehearsal_restored_the_source_and_emptied_the_destination(healthy: 
     restore, cleanup = healthy.check("rollback.restore"), healthy.check("rollback.cleanup")
     assert restore["outcome"] == "pass" and cleanup["outcome"] == "pass"
     snapshot = json.loads((healthy.outdir / "snapshot.json").read_text(encoding="utf-8"))
-    assert restore["evidence"]["after_restore"] == snapshot["source"]
+    assert restore["evidence"]["verdict"] == "equal"
+    for collection, entry in snapshot["collections"].items():
+        assert restore["evidence"]["checked"][f"source {collection}"] == entry["source"]["count"] > 0
     assert set(cleanup["evidence"].values()) == {0}
 
 

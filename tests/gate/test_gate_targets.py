@@ -95,6 +95,21 @@ def test_production_writes_nothing_and_runs_only_read_only_checks(production_sta
     assert run.returncode == run.verdict["exit_code"]
 
 
+@pytest.mark.slow
+def test_a_missing_database_and_missing_metrics_fail_the_preflight(production_stack: StackInfo, tmp_path: Path) -> None:
+    config = _targets_file(tmp_path / "harness.toml", production_stack, "staging")
+    text = config.read_text(encoding="utf-8")
+    # the legacy backend's URL names a service that exports none of the guide's metrics (the Storage Service)
+    text = text.replace(f'url = "{production_stack.legacy_url}"', f'url = "{production_stack.storage_service_url}"')
+    config.write_text(text + 'database = "no_such_db"\n', encoding="utf-8")
+    run = run_gate(tmp_path, "--target", "prod", "--only", "preflight", env=gate_env(HARNESS_CONFIG=str(config)))
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert run.check("preflight.character_db")["outcome"] == "fail"
+    assert "no_such_db does not exist" in run.check("preflight.character_db")["summary"]
+    metrics = run.check("preflight.metrics")
+    assert metrics["outcome"] == "fail" and "on legacy" in metrics["summary"], metrics
+
+
 def test_plan_lists_what_is_skipped_and_why_without_sending_anything(tmp_path: Path) -> None:
     # the target's URLs point at a closed port: a plan that sent anything would fail or hang
     config = _targets_file(tmp_path / "harness.toml", None, "production")

@@ -49,6 +49,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_up_prints_json_and_stops_cleanly(how: signal.Signals) -> None:
     proc, info = _start()

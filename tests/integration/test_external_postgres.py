@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import psycopg
+import pytest
 
 from harness.embedded import EmbeddedStack
 
@@ -13,6 +14,7 @@ def _harness_databases(dsn: str) -> set[str]:
         return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'harness\\_%'")}
 
 
+@pytest.mark.slow
 def test_stack_on_the_machines_postgres(machine_pg_dsn: str) -> None:
     before = _harness_databases(machine_pg_dsn)
     with EmbeddedStack(characters=25, seed=11, pg_dsn=machine_pg_dsn) as info:

@@ -115,6 +115,7 @@ def test_a_saturated_generator_makes_the_run_invalid(stack: StackInfo, tmp_path:
     assert "load generator CPU reached" in verdict["invalid_reasons"][0]
 
 
+@pytest.mark.slow  # a locust child
 def test_unknown_target_is_one_line_and_exit_2(tmp_path: Path) -> None:
     run = run_locust("http://127.0.0.1:9", verdict_prefix=tmp_path / "v", run_time="3s", extra=["--target", "nope"])
     assert run.exit_code == 2

@@ -28,6 +28,8 @@ SHIPPED = {
     "service_contracts/schemathesis.toml",
     "service_contracts/harness-targets.schema.json",
     "harness/locustfiles/character_service.py",
+    "harness/suites/smoke/test_smoke.py",
+    "harness/suites/data/conftest.py",
     "reference_system/serve.py",
 }
 
@@ -140,3 +142,11 @@ def test_the_shipped_locustfile_runs(venv: Path, tmp_path: Path) -> None:
     verdict = json.loads((tmp_path / "verdict.json").read_text())
     assert result.returncode == verdict["exit_code"], result.stderr[-2000:]
     assert verdict["run"]["requests"] > 0 and Path(verdict["rules_file"]).is_relative_to(venv)
+
+
+def test_the_gate_plans_from_the_installed_wheel_with_its_suites(venv: Path, tmp_path: Path) -> None:
+    probe = "from harness import resources; print(resources.suites_dir())"
+    suites = Path(_run([str(venv / "bin" / "python"), "-c", probe], tmp_path).stdout.strip())
+    assert suites.is_relative_to(venv) and (suites / "api").is_dir()
+    plan = _run([str(venv / "bin" / "harness"), "gate", "--plan"], tmp_path)
+    assert "25 of 25 checks run" in plan.stdout

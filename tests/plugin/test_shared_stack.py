@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,8 @@ PROBE = """
 import json, os
 def test_where(target, backend):
     with open({out!r}, "a") as fh:
-        fh.write(json.dumps([os.environ.get("PYTEST_XDIST_WORKER", "main"), target.backends[backend].url]) + "\\n")
+        fh.write(json.dumps([os.environ.get("PYTEST_XDIST_WORKER", "main"), target.backends[backend].url,
+                            os.environ.get("PYTEST_XDIST_TESTRUNUID")]) + "\\n")
 """
 
 
@@ -29,13 +30,8 @@ def test_one_stack_for_all_workers(tmp_path: Path) -> None:
         (probe_dir / "test_where.py").write_text(PROBE.format(out=str(out)))
         for i in range(3):
             (probe_dir / f"test_where_{i}.py").write_text(PROBE.format(out=str(out)))
-        # the run's own TMPDIR: other runs on the machine come and go in the shared one (short: the embedded
-        # PostgreSQL's socket path must fit in 107 bytes)
-        tmp = Path(tempfile.mkdtemp(prefix="hs-"))
-        before = {p.name for p in tmp.glob("harness-run-*")}
-        result = run_pytest(
-            str(probe_dir), "-n", "2", "--alluredir", str(tmp_path / "allure"), env={"TMPDIR": str(tmp)}
-        )
+        run_id = uuid.uuid4().hex  # xdist's run id, which names the shared stack's directory
+        result = run_pytest(str(probe_dir), "-n", "2", "--testrunuid", run_id, "--alluredir", str(tmp_path / "allure"))
         assert result.returncode == 0, result.stdout[-3000:]
         assert "harness: target local (dev, the embedded default), backends: legacy, storage" in result.stdout
     finally:
@@ -43,10 +39,11 @@ def test_one_stack_for_all_workers(tmp_path: Path) -> None:
             f.unlink()
         probe_dir.rmdir()
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    workers = {w for w, _ in rows}
-    legacy_urls = {u for _, u in rows if u}
+    workers = {w for w, _, _ in rows}
+    legacy_urls = {u for _, u, _ in rows if u}
+    assert {uid for _, _, uid in rows} == {run_id}
     assert workers == {"gw0", "gw1"}, workers
     assert len(legacy_urls) == 2, f"one legacy and one storage URL for both workers, got {legacy_urls}"
-    after = {p.name for p in tmp.glob("harness-run-*")}
-    shutil.rmtree(tmp, ignore_errors=True)
-    assert after - before == set(), "the run left its shared-stack directory behind"
+    # only this run's directories: other runs on the machine may be using theirs
+    left = list(Path(tempfile.gettempdir()).glob(f"harness-run-{run_id}*"))
+    assert left == [], "the run left its shared-stack directory behind"

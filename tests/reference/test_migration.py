@@ -58,6 +58,7 @@ def test_import_is_idempotent_and_resumable(stack_handle: EmbeddedStack, tmp_pat
         httpx.delete(f"{url}/databases/{database}", headers=auth)
 
 
+@pytest.mark.slow  # a stack per fault
 @pytest.mark.parametrize("fault", ["missing_records=2", "altered_records=1", "dangling_refs=1", "extra_records=1"])
 def test_data_faults_touch_the_destination_only(fault: str) -> None:
     with EmbeddedStack(characters=15, seed=2, faults=[fault]) as info:

@@ -59,6 +59,16 @@ def test_reference_does_not_import_the_harness() -> None:
     assert offenders == []
 
 
+def test_fuzz_does_not_import_differential() -> None:
+    """differential builds on fuzz (profiles, the contract); the field diff both use is harness.field_diff."""
+    offenders = []
+    for path in (HARNESS / "fuzz").rglob("*.py"):
+        for module, _ in _imports(path):
+            if module.lstrip(".").split(".")[0] == "differential" or module.startswith("harness.differential"):
+                offenders.append(f"{path.name}: {module}")
+    assert offenders == []
+
+
 def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     """The walk above is not vacuous: a top-level import of the reference is found."""
     probe = tmp_path / "probe.py"

@@ -1,4 +1,7 @@
-"""Compare two normalised exchanges field by field: equal documents cost one ``==``; only a mismatch is handed
+"""The field diff both the differential (two backends' answers) and the contract drift check (a served document
+against the file) use, in a module of its own so that ``differential`` and ``fuzz`` do not import each other.
+
+Compare two normalised exchanges field by field: equal documents cost one ``==``; only a mismatch is handed
 to deepdiff, whose tree view names each differing field (``body.items[2].name``) with both values."""
 
 from __future__ import annotations

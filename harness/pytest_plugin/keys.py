@@ -1,0 +1,15 @@
+"""What the plugin keeps on ``config.stash`` (and an item's stash) for one run, shared by hooks and fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from ..config import Config, RunSettings
+from ..fuzz.profiles import FuzzProfile
+from .exchanges import ExchangeLog
+
+CONFIG = pytest.StashKey[Config]()  # the targets file, read once
+SETTINGS = pytest.StashKey[RunSettings]()  # target, backends, writes: resolved once, at configure
+RUN = pytest.StashKey[tuple[str, int]]()  # xdist's testrunuid (ours without xdist), the pid owning the run
+EXCHANGES = pytest.StashKey[ExchangeLog]()  # an item's recorded HTTP exchanges, attached when it fails
+PROFILE = pytest.StashKey[FuzzProfile]()  # the fuzz profile, when the run fuzzes

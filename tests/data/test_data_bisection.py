@@ -1,0 +1,76 @@
+"""Recursive bisection: differing key ranges are split into ``bisection_factor`` sub-ranges, settled by count +
+checksum on both sides (PostgreSQL over the declared query, the Storage Service's range summary) until at most
+``bisection_threshold`` records are left, which are read. It finds what reading everything finds (missing,
+extra, changed; one per range and many per range; at the first and the last key; a version alone) and reads
+fewer records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from data_helpers import Storage, run_compare
+
+from harness.data.compare import split_bounds
+from harness.data.report import CompareReport
+from harness.data.settings import parse_compare_settings
+from harness.embedded import EmbeddedStack, StackInfo
+
+pytestmark = pytest.mark.slow
+CHARACTERS = 300
+BEFORE_ALL = "00000000-0000-4000-8000-000000000001"
+AFTER_ALL = "ffffffff-ffff-4fff-8fff-fffffffffff0"
+SETTINGS = parse_compare_settings({"bisection_factor": 4, "bisection_threshold": 10, "page_size": 50})
+
+
+@pytest.fixture(scope="module")
+def damaged() -> Iterator[tuple[StackInfo, set[tuple[str, str]]]]:
+    with EmbeddedStack(characters=CHARACTERS, seed=3) as info:
+        storage = Storage(info)
+        keys = sorted(r["id"] for r in storage.records())
+        expected = {(keys[0], "missing"), (BEFORE_ALL, "extra"), (AFTER_ALL, "extra")}
+        storage.delete(keys[0])
+        template = storage.get(keys[1])["document"]
+        storage.put(BEFORE_ALL, {**template, "name": "Before everyone"})
+        storage.put(AFTER_ALL, {**template, "name": "After everyone"})
+        for key in [keys[-1], keys[60], *keys[150:156]]:  # the last key, one alone, six in one range
+            storage.edit(key, lambda d: d.update(name=d["name"] + " (changed)"))
+            expected.add((key, "changed"))
+        record = storage.get(keys[220])  # the same document under the next version: only the version differs
+        storage.put(keys[220], record["document"], version=record["version"] + 1)
+        expected.add((keys[220], "changed"))
+        yield info, expected
+
+
+def _found(report: CompareReport) -> set[tuple[str, str]]:
+    return {(d.key, d.kind) for d in report.differences}
+
+
+def test_bisection_finds_every_difference_and_reads_less(damaged: tuple[StackInfo, set[tuple[str, str]]]) -> None:
+    info, expected = damaged
+    bisected = run_compare(info, SETTINGS, checksums=True)
+    everything = run_compare(info, SETTINGS, checksums=False)
+    assert _found(bisected) == _found(everything) == expected, bisected.summary()
+    assert not bisected.notes, bisected.notes  # the checksums cover versions (summary?versions=true)
+    characters = next(c for c in bisected.collections if c.collection == "characters")
+    read = characters.covered - characters.by_checksum
+    assert characters.coverage == 1.0 and characters.segments > 4
+    assert read < CHARACTERS / 2, f"read {read} of {characters.total}"
+    campaigns = next(c for c in bisected.collections if c.collection == "campaigns")
+    assert campaigns.verdict == "equal" and campaigns.by_checksum == campaigns.total
+
+
+def test_equal_data_reads_nothing(stack: StackInfo) -> None:
+    report = run_compare(stack, SETTINGS, checksums=True)
+    assert report.verdict == "equal"
+    assert all(c.by_checksum == c.covered == c.total for c in report.collections)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(None, None), (None, "80000000-0000-0000-0000-000000000000"), (BEFORE_ALL, AFTER_ALL)]
+)
+def test_sub_ranges_tile_the_range(start: str | None, end: str | None) -> None:
+    parts = split_bounds(start, end, 8)
+    assert len(parts) == 8 and parts[0][0] == start and parts[-1][1] == end
+    assert all(parts[i][1] == parts[i + 1][0] for i in range(7))
+    assert all(a is None or b is None or a < b for a, b in parts)
