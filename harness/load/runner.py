@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import resources
+from ..config import Target
 from ..durations import parse_duration
 from ..errors import ConfigError, HarnessError
+from ..redaction import redact
 
 DEFAULT_LOCUSTFILE = resources.locustfile()
 STOP_TIMEOUT_S = 5
@@ -60,10 +62,25 @@ def locust_command(
     return cmd + list(extra)
 
 
-def run_locust(host: str, *, verdict_prefix: str | Path, run_time: str = "60s", **kwargs: Any) -> LocustRun:
-    """Run one headless load against ``host``; raises HarnessError if locust cannot start or overruns."""
-    if not host.startswith(("http://127.", "http://localhost", "http://[::1]")):
-        raise ConfigError(f"load traffic goes to loopback only; {host} is not a loopback URL")
+def check_load_allowed(target: Target | None, *, allow_load: bool) -> None:
+    """Load goes to any URL a target names; a production target only when the user says so (``--allow-load``;
+    its write cycle also needs ``--allow-writes``, which the locustfile enforces)."""
+    if target is not None and target.is_production and not allow_load:
+        raise ConfigError(
+            f"target {target.name!r} is production: pass --allow-load to send load to it "
+            "(it then only reads; --allow-writes adds the write cycle)"
+        )
+
+
+def run_locust(
+    host: str, *, verdict_prefix: str | Path, run_time: str = "60s", announce: str = "", **kwargs: Any
+) -> LocustRun:
+    """Run one headless load against ``host`` (any URL: callers check ``check_load_allowed`` for the target);
+    says where the load goes before it starts (``announce`` adds the target and backend); raises HarnessError
+    if locust cannot start or overruns."""
+    users = kwargs.get("users", 10)
+    where = f" ({announce})" if announce else ""
+    print(f"harness load: {users} user(s) for {run_time} -> {redact(host)}{where}", file=sys.stderr, flush=True)
     prefix = Path(verdict_prefix)
     json_path = prefix.with_name(prefix.name + ".json")
     json_path.unlink(missing_ok=True)
