@@ -24,6 +24,7 @@ import json
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -83,6 +84,17 @@ class Reader(Protocol):
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary: ...
     def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def close(self) -> None: ...
+
+
+def _is_key(text: str, key_type: str) -> bool:
+    if key_type == "integer":
+        return text.lstrip("-").isdigit()
+    if key_type == "uuid":
+        try:
+            uuid.UUID(text)
+        except ValueError:
+            return False
+    return True
 
 
 def digest_checksum(digests: Iterable[tuple[str, str]]) -> str:
@@ -323,7 +335,11 @@ class SourceReader:
 
     def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The records with these keys, as ``read`` gives them (a key not found is left out)."""
-        return {key: raw for page in self.pages(collection, keys=keys) for key, raw in page}
+        key_type = self._mapping(collection).key_type
+        possible = [k for k in keys if _is_key(k, key_type)]  # a key of the wrong form cannot be there
+        if not possible:
+            return {}
+        return {key: raw for page in self.pages(collection, keys=possible) for key, raw in page}
 
     def checksum_form(self, collection: str) -> str:
         return self._mapping(collection).source_checksum_form
