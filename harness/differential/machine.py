@@ -26,6 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from ..created_records import CreatedRecords, Removal
 from ..field_diff import FieldDifference, field_differences
 from ..fuzz.profiles import FuzzProfile
 from ..redaction import redact
@@ -103,13 +104,16 @@ class Divergence(AssertionError):
 class Duo:
     """Sends each step to both backends and compares the answers."""
 
-    def __init__(self, clients: Mapping[str, httpx.Client], noise: Noise, pairs: IdPairs) -> None:
+    def __init__(
+        self, clients: Mapping[str, httpx.Client], noise: Noise, pairs: IdPairs, ledger: CreatedRecords | None = None
+    ) -> None:
         if len(clients) != 2:
             raise ValueError(f"differential testing needs exactly two backends, got {', '.join(clients) or 'none'}")
         self.clients = clients
         self.sides: tuple[str, str] = tuple(clients)  # type: ignore[assignment]
         self.noise = noise
         self.pairs = pairs
+        self.ledger = ledger if ledger is not None else CreatedRecords()  # every 201 on either side
 
     def send(self, side: str, step: Step, params: dict[str, Any] | None = None) -> httpx.Response:
         headers = dict(step.headers or {})
@@ -118,13 +122,15 @@ class Duo:
             real = self.pairs.realize(side, step.body)
             content = real if isinstance(real, str) else json.dumps(real)
             headers["content-type"] = step.content_type
-        return self.clients[side].request(
+        response = self.clients[side].request(
             step.method,
             self.pairs.realize(side, step.path),
             params=step.params if params is None else params,
             headers=headers,
             content=content,
         )
+        self.ledger.note_httpx(side, response)  # also what only one side created: a divergence, still removed
+        return response
 
     def walk(self, side: str, step: Step) -> list[httpx.Response]:
         pages: list[httpx.Response] = []
@@ -166,6 +172,28 @@ class Duo:
             for side in self.sides:
                 with contextlib.suppress(httpx.HTTPError):
                     self.clients[side].delete(self.pairs.realize(side, f"{made.path}/{made.symbol}"))
+
+    def remove_everything(self, owners: list[str]) -> Removal:
+        """At the end of a run: delete what the ledger still lists, and any character the run's owners hold
+        (a tagged listing catches a creation whose answer was lost)."""
+        for owner in owners:
+            for side, client in self.clients.items():
+                with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                    cursor = None
+                    for _ in range(MAX_PAGES):
+                        params: dict[str, Any] = {
+                            "owner": owner,
+                            "limit": 200,
+                            **({"cursor": cursor} if cursor else {}),
+                        }
+                        page = client.get("/characters", params=params).json()
+                        for item in page["items"]:
+                            url = client.build_request("DELETE", f"/characters/{item['id']}").url
+                            self.ledger.note(side, str(url))
+                        cursor = page["next_cursor"]
+                        if not cursor:
+                            break
+        return self.ledger.remove(self.clients)
 
 
 def _walked_to_the_end(pages: list[httpx.Response]) -> bool:
@@ -406,6 +434,7 @@ class DifferentialReport:
     noise: Noise
     stats: RunStats
     seconds: float
+    removal: Removal | None = None
 
     def summary(self) -> str:
         ops = ", ".join(f"{op} {n}" for op, n in sorted(self.stats.requests.items()))
@@ -413,6 +442,7 @@ class DifferentialReport:
             f"differential {' vs '.join(self.sides)}: no divergence in {self.stats.examples} sequences "
             f"({sum(self.stats.requests.values())} requests per backend; {ops}) in {self.seconds:.1f}s, "
             f"profile {self.profile}, seed {self.seed}; {self.noise.describe()}"
+            + (f"; {self.removal.summary()}" if self.removal else "")
         )
 
 
@@ -424,9 +454,11 @@ def run_differential(
     learn: bool = True,
     options: MachineOptions | None = None,
     max_examples: int | None = None,
+    ledger: CreatedRecords | None = None,
 ) -> DifferentialReport:
     """Learn the noise on the baseline (first) backend, then run the machine; raises ``Divergence`` (with the
-    minimal sequence) when the backends answer differently."""
+    minimal sequence) when the backends answer differently. Whatever the run created is deleted at its end,
+    divergence or not (``ledger``: the caller's, e.g. the pytest run's, so an interrupted run is cleaned too)."""
     options = options or MachineOptions()
     baseline = next(iter(clients.values()))
     noise = Noise.declare(declared_noise)
@@ -435,7 +467,7 @@ def run_differential(
             baseline, [("campaign", "/campaigns", SAMPLE_CAMPAIGN), ("character", "/characters", SAMPLE_CHARACTER)]
         )
     stats = RunStats()
-    duo = Duo(clients, noise, IdPairs())
+    duo = Duo(clients, noise, IdPairs(), ledger)
     machine = build_machine(duo, options, stats)
     hypothesis_seed(profile.seed)(machine)
     run_settings = profile.settings if max_examples is None else _with_examples(profile, max_examples)
@@ -444,7 +476,10 @@ def run_differential(
         run_state_machine_as_test(machine, settings=run_settings)
     except Divergence as found:
         raise minimise(duo, found) from found
-    return DifferentialReport(tuple(clients), profile.name, profile.seed, noise, stats, time.perf_counter() - started)
+    finally:
+        removal = duo.remove_everything([f"{options.owner_prefix}-a", f"{options.owner_prefix}-b"])
+    seconds = time.perf_counter() - started
+    return DifferentialReport(tuple(clients), profile.name, profile.seed, noise, stats, seconds, removal)
 
 
 def _with_examples(profile: FuzzProfile, max_examples: int) -> Any:

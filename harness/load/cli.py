@@ -80,14 +80,25 @@ def _locust_extra(args: argparse.Namespace, target: Target) -> list[str]:
     for flag, value in (("--rule-window", args.rule_window), ("--rule-for", args.rule_for)):
         if value:
             extra += [flag, value]
+    for flag, on in (
+        ("--allow-load", getattr(args, "allow_load", False)),
+        ("--allow-writes", getattr(args, "allow_writes", False)),
+    ):
+        if on:
+            extra.append(flag)
     return extra + list(args.locust_args or [])
 
 
+def _announce(target: Target, backend: str) -> str:
+    return f"target {target.name} ({target.environment}), {backend} backend"
+
+
 def _cmd_load_run(args: argparse.Namespace) -> int:
-    from .runner import run_locust
+    from .runner import check_load_allowed, run_locust
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with _open(args) as target:
+        check_load_allowed(target, allow_load=args.allow_load)
         backend = args.backend or "storage"
         if backend not in target.backends:
             raise ConfigError(f"target {target.name!r} has no {backend} backend")
@@ -102,6 +113,7 @@ def _cmd_load_run(args: argparse.Namespace) -> int:
             html=f"{prefix}.html",
             csv=prefix,
             extra=["--backend", backend, *_locust_extra(args, target)],
+            announce=_announce(target, backend),
         )
     text = prefix.with_name(prefix.name + ".txt")
     print(text.read_text() if text.is_file() else run.tail())
@@ -111,7 +123,7 @@ def _cmd_load_run(args: argparse.Namespace) -> int:
 
 def _cmd_load_compare(args: argparse.Namespace) -> int:
     from .compare import compare_runs, compare_settings, pool
-    from .runner import run_locust
+    from .runner import check_load_allowed, run_locust
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with _open(args) as target:
@@ -119,6 +131,7 @@ def _cmd_load_compare(args: argparse.Namespace) -> int:
             target.load_compare, max_slowdown=args.max_slowdown, alpha=args.alpha, users=args.users,
             run_time=args.run_time, rounds=args.rounds,
         )  # fmt: skip
+        check_load_allowed(target, allow_load=args.allow_load)
         missing = [b for b in BACKENDS if b not in target.backends]
         if missing:
             raise ConfigError(f"target {target.name!r} lacks the {', '.join(missing)} backend: compare needs both")
@@ -133,6 +146,7 @@ def _cmd_load_compare(args: argparse.Namespace) -> int:
                     run_time=settings.run_time,
                     processes=args.processes,
                     extra=["--backend", backend, *_locust_extra(args, target)],
+                    announce=f"{_announce(target, backend)}, round {round_ + 1} of {settings.rounds}",
                 )
                 if run.verdict is None:
                     raise ConfigError(f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}")
@@ -177,6 +191,8 @@ def register(subparsers: Any) -> None:
         p.add_argument("--processes", type=int, default=None, help="locust --processes (local workers)")
         p.add_argument("--rule-window", help="evaluate every rule over this window (e.g. 30s)")
         p.add_argument("--rule-for", help="use this `for` for every rule (e.g. 15s)")
+        p.add_argument("--allow-load", action="store_true", help="send load to a production target (it only reads)")
+        p.add_argument("--allow-writes", action="store_true", help="on production, also the create/patch/delete cycle")
         p.add_argument("locust_args", nargs="*", help="further locust options after --")
     run.add_argument("--backend", choices=BACKENDS, default=None, help="backend to load (default storage)")
     run.add_argument("--users", type=int, default=10, help="locust users (default 10)")

@@ -24,7 +24,9 @@ from locust.runners import MasterRunner, WorkerRunner
 from ..config import load_config, resolve_target
 from ..config.model import BACKENDS, LOCAL, Target, Timeouts
 from ..errors import HarnessError
+from ..redaction import redact
 from .rules import RuleSet, load_rules
+from .runner import check_load_allowed
 from .thresholds import EndpointSummary, RunSummary, ThresholdConfig, threshold_config
 from .traffic import run_owner
 from .verdict import EXIT_INVALID, Verdict, build_verdict
@@ -85,6 +87,9 @@ def _add_options(parser: Any, **_: Any) -> None:
     cli("--shape-steps", type=int, default=4, help="steps of --load-shape step (default 4)")
     cli("--run-owner", default="", help="owner tag of this run's synthetic records (default: random)")
     cli("--allow-writes", action="store_true", default=False, help="on a production target, also create/update/delete")
+    cli(
+        "--allow-load", action="store_true", default=False, help="send load to a target whose environment is production"
+    )
 
 
 def _resolve_target(options: Any) -> Target | None:
@@ -97,6 +102,7 @@ def _resolve_target(options: Any) -> Target | None:
 def _configure(environment: Environment) -> None:
     options: Any = environment.parsed_options
     STATE.target = _resolve_target(options)
+    check_load_allowed(STATE.target, allow_load=bool(options.allow_load))
     if STATE.target is not None and not environment.host:
         backend = options.backend
         if backend not in STATE.target.backends:
@@ -114,6 +120,7 @@ def _configure(environment: Environment) -> None:
             user_class.connection_timeout = timeouts.connect
             user_class.network_timeout = timeouts.read
             user_class.default_headers = {**(user_class.default_headers or {}), **headers}
+    log.info("harness: load goes to %s", redact(environment.host or "(no host)"))
     STATE.owner = options.run_owner or run_owner()
     STATE.writes = STATE.target is None or not STATE.target.is_production or bool(options.allow_writes)
     if STATE.target is not None and not STATE.writes:

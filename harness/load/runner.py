@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import resources
+from ..config import Target
 from ..durations import parse_duration
 from ..errors import ConfigError, HarnessError
+from ..redaction import redact
 
 DEFAULT_LOCUSTFILE = resources.locustfile()
 STOP_TIMEOUT_S = 5
@@ -31,6 +34,12 @@ class LocustRun:
 
     def tail(self, lines: int = 15) -> str:
         return "\n".join(self.output.strip().splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def locust_command(
@@ -52,7 +61,11 @@ def locust_command(
         "--verdict", str(verdict_prefix), "--only-summary",
     ]  # fmt: skip
     if processes:
-        cmd += ["--processes", str(processes)]
+        # locust's master binds 5557 by default: two runs with local workers at once (parallel tests, a gate beside
+        # a load run) would collide, so the master and its forked workers meet on a free loopback port instead
+        port = free_port()
+        cmd += ["--processes", str(processes), "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
+        cmd += ["--master-host", "127.0.0.1", "--master-port", str(port)]
     if html:
         cmd += ["--html", str(html)]
     if csv:
@@ -60,10 +73,25 @@ def locust_command(
     return cmd + list(extra)
 
 
-def run_locust(host: str, *, verdict_prefix: str | Path, run_time: str = "60s", **kwargs: Any) -> LocustRun:
-    """Run one headless load against ``host``; raises HarnessError if locust cannot start or overruns."""
-    if not host.startswith(("http://127.", "http://localhost", "http://[::1]")):
-        raise ConfigError(f"load traffic goes to loopback only; {host} is not a loopback URL")
+def check_load_allowed(target: Target | None, *, allow_load: bool) -> None:
+    """Load goes to any URL a target names; a production target only when the user says so (``--allow-load``;
+    its write cycle also needs ``--allow-writes``, which the locustfile enforces)."""
+    if target is not None and target.is_production and not allow_load:
+        raise ConfigError(
+            f"target {target.name!r} is production: pass --allow-load to send load to it "
+            "(it then only reads; --allow-writes adds the write cycle)"
+        )
+
+
+def run_locust(
+    host: str, *, verdict_prefix: str | Path, run_time: str = "60s", announce: str = "", **kwargs: Any
+) -> LocustRun:
+    """Run one headless load against ``host`` (any URL: callers check ``check_load_allowed`` for the target);
+    says where the load goes before it starts (``announce`` adds the target and backend); raises HarnessError
+    if locust cannot start or overruns."""
+    users = kwargs.get("users", 10)
+    where = f" ({announce})" if announce else ""
+    print(f"harness load: {users} user(s) for {run_time} -> {redact(host)}{where}", file=sys.stderr, flush=True)
     prefix = Path(verdict_prefix)
     json_path = prefix.with_name(prefix.name + ".json")
     json_path.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from .fixtures import (
     backend_clients,
     client,
+    created_records,
     fuzz_profile,
     harness_settings,
     local_stack,
@@ -31,21 +32,24 @@ from .hooks import (
     pytest_runtest_makereport,
     pytest_runtest_setup,
     pytest_sessionfinish,
+    pytest_terminal_summary,
     pytest_unconfigure,
     selected_backends,
 )
-from .keys import CONFIG, EXCHANGES, PROFILE, RUN, SETTINGS
+from .keys import CONFIG, EXCHANGES, PROFILE, REMOVAL, RUN, SETTINGS
 from .suites import SUITES
 
 __all__ = [
     "CONFIG",
     "EXCHANGES",
     "PROFILE",
+    "REMOVAL",
     "RUN",
     "SETTINGS",
     "SUITES",
     "backend_clients",
     "client",
+    "created_records",
     "fuzz_profile",
     "harness_settings",
     "local_stack",
@@ -58,6 +62,7 @@ __all__ = [
     "pytest_runtest_makereport",
     "pytest_runtest_setup",
     "pytest_sessionfinish",
+    "pytest_terminal_summary",
     "pytest_unconfigure",
     "seeded",
     "selected_backends",

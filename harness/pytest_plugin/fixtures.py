@@ -11,9 +11,11 @@ import pytest
 
 from ..config import RunSettings, Target, resolve_target
 from ..config.model import LOCAL
+from ..created_records import CreatedRecords
 from ..errors import HarnessError
 from ..fuzz.profiles import FuzzProfile, configure_pytest
 from ..targets import local_target_of
+from .created import process_ledger
 from .exchanges import ExchangeLog
 from .hooks import selected_backends
 from .keys import CONFIG, EXCHANGES, PROFILE, RUN, SETTINGS
@@ -22,6 +24,13 @@ from .synthetic import SYNTHETIC_OWNER, SyntheticRecords
 
 if TYPE_CHECKING:
     from ..embedded.stack import StackInfo
+
+
+@pytest.fixture(scope="session")
+def created_records(pytestconfig: pytest.Config) -> CreatedRecords:
+    """The ledger of records this process creates (fuzzing, differential): note every 201; whatever is still
+    listed when the run ends, passed, failed or interrupted, is deleted by the run's owner."""
+    return process_ledger(pytestconfig.stash[RUN][0])
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,8 @@ from ..errors import HarnessError
 from ..fuzz.contract import SAFE_METHODS
 from ..fuzz.profiles import configure_pytest, register_profiles
 from . import allure_report
-from .keys import CONFIG, EXCHANGES, PROFILE, RUN, SETTINGS
+from .created import remove_run_records
+from .keys import CONFIG, EXCHANGES, PROFILE, REMOVAL, RUN, SETTINGS
 from .probe import probe_target
 from .shared_stack import ROLES, SharedLocalStack
 from .suites import SUITES, suite_of
@@ -217,8 +219,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if getattr(config, "workerinput", None) is None and SETTINGS in config.stash:
         settings = config.stash[SETTINGS]
         target = config.stash[CONFIG].targets.get(settings.target)
+        # every worker is done (or interrupted): remove what the fuzzing suites created and did not remove yet
+        removal = remove_run_records(config.stash[RUN][0], target)
+        if removal is not None:
+            config.stash[REMOVAL] = removal
         if target is not None and (settings.allow_writes or not target.is_production):
-            # every worker is done now: sweep synthetic records an interrupted test could not remove
+            # and sweep synthetic records an interrupted test could not remove
             for backend in selected_backends(config):
                 with target.client(backend) as http:
                     sweep(http)
@@ -231,3 +237,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                 "writes": "allowed" if settings.allow_writes else "production-safe",
             },
         )
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if REMOVAL in config.stash:
+        where = f" on target {config.stash[SETTINGS].target}"
+        terminalreporter.write_line(f"harness: this run {config.stash[REMOVAL].summary(where)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ..config import Config, RunSettings
+from ..created_records import Removal
 from ..fuzz.profiles import FuzzProfile
 from .exchanges import ExchangeLog
 
@@ -13,3 +14,4 @@ SETTINGS = pytest.StashKey[RunSettings]()  # target, backends, writes: resolved 
 RUN = pytest.StashKey[tuple[str, int]]()  # xdist's testrunuid (ours without xdist), the pid owning the run
 EXCHANGES = pytest.StashKey[ExchangeLog]()  # an item's recorded HTTP exchanges, attached when it fails
 PROFILE = pytest.StashKey[FuzzProfile]()  # the fuzz profile, when the run fuzzes
+REMOVAL = pytest.StashKey[Removal]()  # what the run's ledger of created records held, and what was removed

@@ -5,7 +5,6 @@ be gone). Every operation is its own test; a failure carries the failing request
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import allure
@@ -14,6 +13,7 @@ import pytest
 from hypothesis.control import current_build_context
 
 from harness.config import Target
+from harness.created_records import CreatedRecords
 from harness.fuzz.contract import load_contract
 from harness.fuzz.curl import curl_line
 from harness.fuzz.explain import case_violations
@@ -33,23 +33,31 @@ def _attach_failure(case: Any, base_url: str, headers: dict[str, str], exc: Base
     allure.attach(text, name=f"failing request: {case.operation.label}", attachment_type=allure.attachment_type.TEXT)
 
 
-def _remove_created(response: Any, base_url: str, headers: dict[str, str], target: Target) -> None:
-    """Fuzzing writes to a shared target: delete what a 201 created (best effort; the fuzzer's own DELETEs
-    and the run's end leave nothing else behind)."""
-    location = response.headers.get("Location") if response.status_code == 201 else None
-    if location:
-        import requests
+def _note_created(ledger: CreatedRecords, backend: str, response: Any) -> None:
+    """Fuzzing writes to a shared target: every 201 goes into the run's ledger the moment it arrives."""
+    if response.status_code == 201:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        ledger.note_answer(backend, str(response.request.url), 201, response.headers, body)
 
-        with contextlib.suppress(requests.RequestException):
-            requests.delete(base_url + location, headers=headers, timeout=target.timeouts.read)
+
+def _remove_created(ledger: CreatedRecords, target: Target, backend: str) -> None:
+    """Delete what this process's tests created and have not removed yet (the fuzzer's own DELETEs count);
+    what cannot be deleted now is deleted when the run ends."""
+    if ledger.pending:
+        with target.client(backend) as http:
+            ledger.remove({backend: http})
 
 
 @schema.parametrize()
-def test_operation(case: Any, target: Target, backend: str) -> None:
+def test_operation(case: Any, target: Target, backend: str, created_records: CreatedRecords) -> None:
     allure.dynamic.parameter("operation", case.operation.label)  # else Allure merges the operations' results
     base_url = target.backends[backend].url
     headers = target.auth.headers()
     response = case.call(base_url=base_url, headers=headers, timeout=target.timeouts.read)
+    _note_created(created_records, backend, response)
     try:
         case.validate_response(response, headers=headers)
     except BaseException as exc:
@@ -57,15 +65,16 @@ def test_operation(case: Any, target: Target, backend: str) -> None:
             _attach_failure(case, base_url, headers, exc)
         raise
     finally:
-        _remove_created(response, base_url, headers, target)
+        _remove_created(created_records, target, backend)
 
 
 @pytest.mark.writes
-def test_stateful_links(target: Target, backend: str, fuzz_profile: FuzzProfile) -> None:
+def test_stateful_links(
+    target: Target, backend: str, fuzz_profile: FuzzProfile, created_records: CreatedRecords
+) -> None:
     allure.dynamic.parameter("operation", "stateful sequences through the contract's links")
     base_url = target.backends[backend].url
     headers = target.auth.headers()
-    created: list[tuple[str, Any]] = []
     failing: list[Any] = []
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
@@ -74,8 +83,7 @@ def test_stateful_links(target: Target, backend: str, fuzz_profile: FuzzProfile)
 
         def after_call(self, response: Any, case: Any) -> None:
             super().after_call(response, case)
-            if response.status_code == 201:
-                created.append((case.operation.label, response))
+            _note_created(created_records, backend, response)
 
         def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
             try:
@@ -91,5 +99,4 @@ def test_stateful_links(target: Target, backend: str, fuzz_profile: FuzzProfile)
             _attach_failure(failing[-1], base_url, headers, exc)
         raise
     finally:
-        for _, response in reversed(created):  # characters were created after their campaigns
-            _remove_created(response, base_url, headers, target)
+        _remove_created(created_records, target, backend)

@@ -1,0 +1,167 @@
+"""What a run created on a target, so that all of it is removed again: fuzzing (schemathesis) and the differential
+machine write generated records that carry no tag, so every ``201`` is noted here (its ``Location``, else the
+collection URL plus the body's ``id``) the moment its answer arrives, and deleted at the end: also when a test
+fails, and, because the ledger is a JSON Lines file per process, when the run is interrupted (the pytest plugin
+removes what every worker's ledger still lists once the run ends).
+
+Deletion knows nothing about the kinds of records: a record that cannot be deleted yet (``409``, e.g. a campaign
+that still has members) is retried after the others."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .redaction import redact
+
+GONE = (200, 202, 204, 404, 410)  # deleted now, or already gone (the fuzzer's own DELETE)
+PASSES = 4  # deletion passes: records others depend on are deleted once those are gone
+
+
+def created_url(request_url: str, status: int, headers: Mapping[str, Any], body: Any) -> str | None:
+    """The URL of what a ``201`` answer to ``request_url`` created: its ``Location`` resolved against the request
+    (a path or a full URL), else the request's URL plus the body's ``id``; None for any other answer. (The
+    contract suite once looked up ``Location`` in schemathesis' lower-cased headers and so deleted nothing.)"""
+    if status != 201:
+        return None
+    location = headers.get("location") or headers.get("Location")
+    if isinstance(location, list):  # schemathesis' responses hold each header as a list of values
+        location = location[0] if location else None
+    if location:
+        return urllib.parse.urljoin(request_url, str(location))
+    if isinstance(body, dict) and isinstance(body.get("id"), str | int):
+        base = request_url.split("?", 1)[0].rstrip("/")
+        return f"{base}/{urllib.parse.quote(str(body['id']), safe='')}"
+    return None
+
+
+@dataclass
+class Removal:
+    created: int = 0
+    removed: int = 0
+    left: list[tuple[str, str]] = field(default_factory=list)  # (url, why)
+    by_backend: dict[str, int] = field(default_factory=dict)  # backend -> records created
+
+    def summary(self, where: str = "") -> str:
+        per = ", ".join(f"{b} {n}" for b, n in sorted(self.by_backend.items()))
+        text = f"created {self.created} record(s){where}" + (f" ({per})" if per else "")
+        text += f", removed {self.removed}"
+        if self.left:
+            shown = "; ".join(f"{redact(url)}: {why}" for url, why in self.left[:5])
+            more = f"; and {len(self.left) - 5} more" if len(self.left) > 5 else ""
+            text += f"; {len(self.left)} NOT removed: {shown}{more}"
+        return text
+
+
+class CreatedRecords:
+    """A ledger of created records per backend. ``path`` makes it durable (one JSON object a line: ``created``
+    or ``removed``), for a run that may be interrupted; without it, it lives in memory."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._created: dict[str, str] = {}  # url -> backend, in creation order
+        self._removed: set[str] = set()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _write(self, entry: dict[str, str]) -> None:
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as out:  # one line each, flushed on close
+                out.write(json.dumps(entry) + "\n")
+
+    def note(self, backend: str, url: str) -> None:
+        with self._lock:
+            if url not in self._created:
+                self._created[url] = backend
+                self._write({"created": url, "backend": backend})
+
+    def note_answer(self, backend: str, request_url: str, status: int, headers: Mapping[str, Any], body: Any) -> None:
+        url = created_url(request_url, status, headers, body)
+        if url is not None:
+            self.note(backend, url)
+
+    def note_httpx(self, backend: str, response: httpx.Response) -> None:
+        if response.status_code == 201:
+            with contextlib.suppress(ValueError):
+                body = response.json()
+                self.note_answer(backend, str(response.request.url), 201, response.headers, body)
+                return
+            self.note_answer(backend, str(response.request.url), 201, response.headers, None)
+
+    def mark_removed(self, url: str) -> None:
+        with self._lock:
+            if url not in self._removed:
+                self._removed.add(url)
+                self._write({"removed": url})
+
+    @property
+    def pending(self) -> dict[str, str]:
+        with self._lock:
+            return {u: b for u, b in self._created.items() if u not in self._removed}
+
+    def counts(self) -> tuple[int, int]:
+        with self._lock:
+            return len(self._created), len(self._removed & set(self._created))
+
+    def remove(self, clients: Mapping[str, httpx.Client]) -> Removal:
+        """Delete every pending record through the client of its backend (absolute URLs, so the client's auth
+        and timeouts apply); retried passes for records that answer 409 until the others are gone."""
+        pending = self.pending
+        why: dict[str, str] = {}
+        for _ in range(PASSES):
+            if not pending:
+                break
+            blocked: dict[str, str] = {}
+            for url, backend in reversed(pending.items()):  # newest first: members before their campaign
+                client = clients.get(backend)
+                if client is None:
+                    why[url] = f"no client for backend {backend}"
+                    continue
+                try:
+                    status = client.delete(url).status_code
+                except httpx.HTTPError as exc:
+                    why[url] = type(exc).__name__
+                    blocked[url] = backend
+                    continue
+                if status in GONE:
+                    self.mark_removed(url)
+                    why.pop(url, None)
+                else:
+                    why[url] = f"DELETE answered {status}"
+                    blocked[url] = backend
+            if len(blocked) == len(pending):
+                pending = blocked
+                break
+            pending = blocked
+        created, removed = self.counts()
+        per: dict[str, int] = {}
+        with self._lock:
+            for backend in self._created.values():
+                per[backend] = per.get(backend, 0) + 1
+        return Removal(created, removed, [(u, why.get(u, "not deleted")) for u in self.pending], per)
+
+    @classmethod
+    def read(cls, paths: Iterable[Path]) -> CreatedRecords:
+        """One in-memory ledger from the files of every process of a run (lines cut by a kill are skipped)."""
+        ledger = cls()
+        for path in sorted(paths):
+            with contextlib.suppress(OSError):
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    if "created" in entry:
+                        ledger.note(str(entry.get("backend", "")), str(entry["created"]))
+                    elif "removed" in entry:
+                        ledger.mark_removed(str(entry["removed"]))
+        return ledger
