@@ -25,6 +25,7 @@ from .reference_mapping import REFERENCE_MAPPING_TOML
 from .refs import check_refs
 from .report import CompareReport, ProblemReport
 from .settings import CompareSettings
+from .show import RecordViews, show_record
 from .snapshot import changed_since, read_snapshot, snapshot, write_snapshot
 from .verify import verify
 
@@ -59,12 +60,13 @@ def open_sides(
                 page_size=settings.page_size,
                 retries=settings.retries,
                 timeout=max(target.timeouts.read, 30.0),
+                headers=target.destination.headers(),
             )
             stack.callback(dst.close)
         yield settings, src, dst
 
 
-def _emit(report: CompareReport | ProblemReport, args: argparse.Namespace) -> int:
+def _emit(report: CompareReport | ProblemReport | RecordViews, args: argparse.Namespace) -> int:
     if args.output:
         try:
             Path(args.output).write_text(report.to_json() + "\n", encoding="utf-8")
@@ -142,6 +144,14 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
         print(f"{name}: {sides} records in {len(entry['bounds'])} ranges", flush=True)
     print(f"snapshot written to {args.output} in {snap['elapsed_s']:.1f} s", flush=True)
     return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    with _open(args) as target, open_sides(target) as (settings, src, dst):
+        assert src is not None and dst is not None
+        collection = args.collection or ("characters" if "characters" in settings.mapping else settings.collections[0])
+        _collections(argparse.Namespace(collection=[collection]), settings)  # a declared one, else one line
+        return _emit(show_record(target, settings, src, dst, collection, args.key), args)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -256,6 +266,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--side", choices=("source", "destination", "both"), default="both", help="default: both")
     _output_options(p)
     p.set_defaults(func=_cmd_check_refs)
+
+    p = sub.add_parser("show", help="one record as source, Storage Service and each backend hold it, and diffs")
+    p.add_argument("key", help="the record's key (its id)")
+    _target_options(p)
+    p.add_argument("--collection", help="the collection (default: characters, else the mapping's first)")
+    _output_options(p)
+    p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("mapping", help="print the default mapping (the reference's layout) as a starting point")
     p.add_argument("--target-name", default="staging", help="the target the printed tables belong to")

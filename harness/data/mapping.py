@@ -31,7 +31,7 @@ from psycopg import sql
 from ..errors import ConfigError, did_you_mean
 
 KEY_TYPES = ("uuid", "text", "integer")
-SIDES = ("source", "destination")
+SIDES = ("source", "destination", "api")  # renames.api: the Character Service's answers (harness data show)
 DESTINATION_FORM = "destination"  # checksum form: documents exactly as the destination stores them
 COLLECTION_KEYS: dict[str, type] = {
     "destination": str,
@@ -44,6 +44,7 @@ COLLECTION_KEYS: dict[str, type] = {
     "renames": dict,
     "references": dict,
     "checksums": bool,
+    "api": str,
 }
 CHILD_KEYS: dict[str, type] = {"table": str, "join": str, "order": str}
 
@@ -82,12 +83,16 @@ class CollectionMapping:
     destination_renames: Mapping[str, str] = field(default_factory=dict)
     references: tuple[Reference, ...] = ()
     checksums: bool | None = None  # None: derived (see checksum_form)
+    api: str | None = None  # the Character Service path of one record, e.g. "/characters/{key}" (data show)
+    api_renames: Mapping[str, str] = field(default_factory=dict)
 
     def renames(self, side: str) -> dict[str, str]:
         """Paths of one side's records -> canonical names. A query builds the destination's document form, so
         the destination's renames apply to its documents too; ``renames.source`` adds to or overrides them."""
         if side == "destination":
             return dict(self.destination_renames)
+        if side == "api":
+            return dict(self.api_renames)
         inherited = self.destination_renames if self.query is not None else {}
         return {**inherited, **self.source_renames}
 
@@ -222,12 +227,15 @@ def parse_collection(name: str, data: Mapping[str, Any], prefix: str, fail: Fail
     for side, table in data.get("renames", {}).items():
         if side not in SIDES or not isinstance(table, dict):
             raise fail(
-                f"{prefix}renames.{side}", f"must be a table named source or destination{did_you_mean(side, SIDES)}"
+                f"{prefix}renames.{side}",
+                f"must be a table named source, destination or api{did_you_mean(side, SIDES)}",
             )
         renames[side] = _name_table(table, f"{prefix}renames.{side}", fail)
     references = tuple(
         Reference(f, c) for f, c in _name_table(data.get("references", {}), prefix + "references", fail).items()
     )
+    if "api" in data and (not data["api"].startswith("/") or "{key}" not in data["api"]):
+        raise fail(prefix + "api", 'must be a path with {key}, e.g. "/characters/{key}"')
     return CollectionMapping(
         name=name,
         destination=data.get("destination", name),
@@ -241,6 +249,8 @@ def parse_collection(name: str, data: Mapping[str, Any], prefix: str, fail: Fail
         destination_renames=renames.get("destination", {}),
         references=references,
         checksums=data.get("checksums"),
+        api=data.get("api"),
+        api_renames=renames.get("api", {}),
     )
 
 

@@ -13,6 +13,7 @@ the canonical names differences are reported in (the Character Service API's).
 REFERENCE_MAPPING_TOML = r'''
 [collections.campaigns]
 destination = "campaigns"
+api = "/campaigns/{key}"
 key_type = "uuid"
 version = "version"
 query = """
@@ -32,6 +33,7 @@ updatedAt = "updated_at"
 
 [collections.characters]
 destination = "characters"
+api = "/characters/{key}"
 key_type = "uuid"
 version = "version"
 query = """

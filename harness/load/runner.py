@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -35,6 +36,12 @@ class LocustRun:
         return "\n".join(self.output.strip().splitlines()[-lines:])
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def locust_command(
     host: str,
     *,
@@ -54,7 +61,11 @@ def locust_command(
         "--verdict", str(verdict_prefix), "--only-summary",
     ]  # fmt: skip
     if processes:
-        cmd += ["--processes", str(processes)]
+        # locust's master binds 5557 by default: two runs with local workers at once (parallel tests, a gate beside
+        # a load run) would collide, so the master and its forked workers meet on a free loopback port instead
+        port = free_port()
+        cmd += ["--processes", str(processes), "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
+        cmd += ["--master-host", "127.0.0.1", "--master-port", str(port)]
     if html:
         cmd += ["--html", str(html)]
     if csv:

@@ -38,6 +38,7 @@ dsn = "{faulty.source_dsn}"
 [targets.rehearsal.destination]
 url = "{faulty.storage_service_url}"
 database = "{faulty.storage_database}"
+token = "{faulty.storage_read_token}"
 [targets.rehearsal.compare]
 segment_size = 10
 
@@ -108,6 +109,27 @@ def test_recheck_keeps_differences_that_stay(config: Path, faulty: StackInfo) ->
     assert {d["key"] for d in report["differences"]} >= {faulty.data_faults["missing_records"][0]}
     bad = harness(config, "compare", "--target", "rehearsal", "--recheck-after", "-1")
     assert bad.returncode == 2 and "--recheck-after must be" in bad.stderr
+
+
+def test_show_names_the_field_between_each_pair_that_differs(config: Path, faulty: StackInfo) -> None:
+    altered = faulty.data_faults["altered_records"][0]
+    run = harness(config, "show", altered, "--target", "rehearsal", "--json")
+    assert run.returncode == 1, run.stderr
+    shown = json.loads(run.stdout)
+    assert set(shown["views"]) == {"source", "destination", "legacy"}  # the target's one backend answers too
+    pairs = {tuple(d["between"]): [f["path"] for f in d["fields"]] for d in shown["differences"]}
+    # the fault rewrote the record through the API, so its version moved on too
+    assert pairs == {("source", "destination"): ["name", "version"], ("destination", "legacy"): ["name", "version"]}
+    missing = faulty.data_faults["missing_records"][0]
+    gone = json.loads(harness(config, "show", missing, "--target", "rehearsal", "--json").stdout)
+    assert gone["views"]["destination"] is None
+    assert {tuple(d["between"]): d["fields"] for d in gone["differences"]} == {
+        ("source", "destination"): "only in source",
+        ("destination", "legacy"): "only in legacy",
+    }
+    nobody = "00000000-0000-4000-8000-00000000beef"
+    campaign = harness(config, "show", nobody, "--target", "rehearsal", "--collection", "campaigns")
+    assert campaign.returncode == 0 and "(not there)" in campaign.stdout  # absent everywhere: nothing differs
 
 
 def test_human_summary_and_max_diffs(config: Path) -> None:
