@@ -118,6 +118,7 @@ class CompareReport:
     stopped: str | None = None  # --max-diffs / --time-limit
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    partition: tuple[int, int] | None = None  # (index, of) of a partitioned run (merge the reports)
 
     @property
     def verdict(self) -> str:
@@ -137,13 +138,15 @@ class CompareReport:
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 3),
             "notes": self.notes,
+            "partition": {"index": self.partition[0], "of": self.partition[1]} if self.partition else None,
         }
 
     def to_json(self) -> str:
         return redact(json.dumps(self.to_dict(), indent=2, default=str))
 
     def summary(self) -> str:
-        lines = [f"data {self.check}: {self.verdict.upper()} in {self.elapsed_s:.1f} s"]
+        part = f" (partition {self.partition[0]} of {self.partition[1]})" if self.partition else ""
+        lines = [f"data {self.check}{part}: {self.verdict.upper()} in {self.elapsed_s:.1f} s"]
         for c in self.collections:
             lines.append(
                 f"  {c.collection:<11} {c.verdict:<10} source {c.source_count} destination {c.destination_count}"
