@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -50,7 +51,12 @@ def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
     from harness.data.settings import parse_compare_settings
 
     settings = parse_compare_settings({})
-    source, destination = SourceReader(dsn), DestinationReader(url, database)
+    # the DSN and the token come through the environment: a child's command line is visible in `ps`
+    dsn = os.environ["BENCH_SOURCE_DSN"]
+    source = SourceReader(dsn)
+    destination = DestinationReader(
+        url, database, headers={"Authorization": f"Bearer {os.environ['BENCH_STORAGE_TOKEN']}"}
+    )
     started = time.perf_counter()
     out: dict[str, Any] = {"kind": kind}
     if kind == "floor":
@@ -98,7 +104,8 @@ def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
 
 def run_child(kind: str, info: Any) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", kind, info.source_dsn, info.storage_service_url, info.storage_database],
+        [sys.executable, __file__, "--child", kind, "-", info.storage_service_url, info.storage_database],
+        env={**os.environ, "BENCH_SOURCE_DSN": info.reader_dsn, "BENCH_STORAGE_TOKEN": info.storage_read_token},
         capture_output=True,
         text=True,
         timeout=CHILD_TIMEOUT_S,
@@ -112,7 +119,7 @@ def run_child(kind: str, info: Any) -> dict[str, Any]:
 def inject_differences(info: Any, count: int) -> None:
     """Change the name of ``count`` characters spread over the key space (every n-th), keeping their version."""
     base = f"{info.storage_service_url}/databases/{info.storage_database}/collections/characters"
-    with httpx.Client(timeout=60) as client:
+    with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {info.storage_write_token}"}) as client:
         total = client.get(f"{base}/summary").json()["count"]
         step = max(1, total // max(count, 1))
         after, seen, changed = None, 0, []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -52,6 +53,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
             print(f"storage backend        {info.storage_url}")
             print(f"Storage Service        {info.storage_service_url} (database {info.storage_database})")
             print(f"source DSN             {redact(info.source_dsn)}")
+            print(f"reader DSN             {redact(info.reader_dsn)} (read-only, the data checks')")
+            print("storage tokens         read, write, admin, other database, operator: *** (--json prints them)")
             print(f"PostgreSQL             {redact(info.postgres)}")
             print(f"control API            {info.control_url} (POST /storage-service/stop|start)")
             print(
@@ -67,6 +70,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
         if control is not None:
             control.stop()
         stack.stop()
+        if args.remove_on_exit and control is not None:
+            # the run directory of the pytest run that asked for this stack (its info.json holds the secrets);
+            # a start that failed leaves it, with the log the run reports from
+            shutil.rmtree(args.remove_on_exit, ignore_errors=True)
     if not args.json:
         print("stopped", flush=True)
     return 0
@@ -106,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     up.add_argument("--json", action="store_true", help="print the URLs and DSNs as one JSON object once healthy")
     up.add_argument("--watch-pid", type=int, help=argparse.SUPPRESS)  # stop when this process exits
+    up.add_argument("--remove-on-exit", help=argparse.SUPPRESS)  # a directory to remove when the stack stops
     up.set_defaults(func=_cmd_up)
     from .data.cli import register as register_data
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .config import Config, Target, load_config, resolve_settings, resolve_target
 from .config.loader import local_target
-from .config.model import LOCAL
+from .config.model import LOCAL, SecurityProbes
 
 if TYPE_CHECKING:  # the embedded launcher is imported only when a local target is started
     from .embedded import StackInfo
@@ -47,9 +47,13 @@ def local_target_of(info: StackInfo) -> Target:
     the pytest plugin's shared stack) turns a ``StackInfo`` into a target."""
     return local_target(
         {"legacy": info.legacy_url, "storage": info.storage_url},
-        info.source_dsn,
+        info.reader_dsn or info.source_dsn,  # the data checks read as harness_reader (SELECT only)
         info.storage_service_url,
         info.storage_database,
+        token=info.storage_read_token or None,
+        security=SecurityProbes(
+            other_database_token=info.storage_other_token or None, read_token=info.storage_read_token or None
+        ),
     )
 
 

@@ -16,9 +16,11 @@ def _first(client: HttpStorageClient, n: int, skip: int = 0) -> list[Record]:
     return records[skip : skip + n]
 
 
-def apply_data_faults(storage_url: str, database: str, faults: dict[str, int]) -> dict[str, list[str]]:
-    """``faults`` maps fault name to count; different faults hit different records."""
-    client = HttpStorageClient(storage_url, database, read_timeout=10.0, deadline=30.0)
+def apply_data_faults(
+    storage_url: str, database: str, faults: dict[str, int], *, token: str | None = None
+) -> dict[str, list[str]]:
+    """``faults`` maps fault name to count; different faults hit different records (``token``: write role)."""
+    client = HttpStorageClient(storage_url, database, token=token, read_timeout=10.0, deadline=30.0)
     touched: dict[str, list[str]] = {}
     offset = 0
     try:

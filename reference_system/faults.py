@@ -47,7 +47,17 @@ STACK_FAULTS: dict[str, tuple[str, str | None]] = {
     "extra_records": ("after migration, add this many characters that the source does not have", "1"),
     "altered_records": ("after migration, change the name of this many characters in the Storage Service", "1"),
     "dangling_refs": ("after migration, point this many characters at a campaign that does not exist", "1"),
+    "open_storage": ("the Storage Service serves every request, with or without a token", "1"),
+    "cross_database": ("the Storage Service accepts a token of one database for another", "1"),
+    "reader_can_write": (
+        "the read token can write (storage), the harness_reader PostgreSQL role can write (postgres), or both",
+        "both",
+    ),
 }
+# The stack faults that damage the migrated data (the others switch access control off)
+DATA_FAULTS = ("missing_records", "extra_records", "altered_records", "dangling_refs")
+ACCESS_FAULTS = ("open_storage", "cross_database", "reader_can_write")
+READER_CAN_WRITE_SIDES = ("storage", "postgres", "both")
 SCOPES = ("legacy", "storage")
 _NUMERIC = {
     "latency",
@@ -110,6 +120,8 @@ def parse_fault(text: str) -> Fault:
             raise FaultError(f"fault {name!r} needs a number, got {value!r}") from None
         if number < 0 or (name == "error_rate" and number > 1):
             raise FaultError(f"fault {name!r}: {value} is out of range")
+    if name == "reader_can_write" and value.strip() not in READER_CAN_WRITE_SIDES:
+        raise FaultError(f"fault {name!r}: use one of {', '.join(READER_CAN_WRITE_SIDES)}, got {value!r}")
     return Fault(name=name, value=value.strip(), scope=scope)
 
 

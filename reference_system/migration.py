@@ -134,6 +134,7 @@ def import_to_storage(
     *,
     batch_size: int = 1000,
     checkpoint: Path | None = None,
+    token: str | None = None,
 ) -> ImportResult:
     """Upsert every exported record with its source version. Resumable: after each batch the checkpoint records
     how many lines are done, and a rerun skips them; idempotent, so replaying a batch changes nothing."""
@@ -144,9 +145,9 @@ def import_to_storage(
         state = json.loads(checkpoint.read_text())
         if state.get("file") == str(export_file.resolve()):
             done = int(state["lines"])
-    client = HttpStorageClient(storage_url, database, read_timeout=60.0, deadline=120.0)
+    client = HttpStorageClient(storage_url, database, token=token, read_timeout=60.0, deadline=120.0)
     try:
-        client.ensure_collections(*COLLECTIONS)
+        client.ensure_collections(*COLLECTIONS)  # provisioning: the token needs the admin role
         imported = batches = 0
         pending: list[Record] = []
         pending_collection = ""
@@ -245,22 +246,23 @@ def restore_db(dsn: str, backup_dir: Path) -> dict[str, int]:
     return restored
 
 
-def provision_storage(storage_url: str, database: str = "character_db") -> None:
-    """The guide's step 2 "provision character_db": the database and its collections, empty."""
-    client = HttpStorageClient(storage_url, database, read_timeout=30.0, deadline=60.0)
+def provision_storage(storage_url: str, database: str = "character_db", *, token: str | None = None) -> None:
+    """The guide's step 2 "provision character_db": the database and its collections, empty (an admin token)."""
+    client = HttpStorageClient(storage_url, database, token=token, read_timeout=30.0, deadline=60.0)
     try:
         client.ensure_collections(*COLLECTIONS)
     finally:
         client.close()
 
 
-def cleanup_storage(storage_url: str, database: str = "character_db") -> None:
+def cleanup_storage(storage_url: str, database: str = "character_db", *, token: str | None = None) -> None:
     """The guide's ``cleanup_storage``: delete the database with every record in it, then provision it again
     with its collections, empty, so the storage backend finds what it expects."""
     import httpx
 
     base = storage_url.rstrip("/")
-    response = httpx.delete(f"{base}/databases/{database}", timeout=60.0)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    response = httpx.delete(f"{base}/databases/{database}", timeout=60.0, headers=headers)
     if response.status_code not in (204, 404):
         raise RuntimeError(f"cleanup of {database} failed: HTTP {response.status_code} {response.text[:200]}")
-    provision_storage(storage_url, database)
+    provision_storage(storage_url, database, token=token)

@@ -1,9 +1,10 @@
 """Run one reference service in this process: ``python -m reference_system.serve character|storage``.
 
 Configuration comes the way a deployment gives it, from the environment (``DATABASE_URL``,
-``USE_STORAGE_SERVICE``, ``STORAGE_SERVICE_URL``, ``STORAGE_DATABASE``, ``HARNESS_FAULTS``), so DSNs never appear
-in a process listing. The service binds its socket itself (``--port 0`` picks a free one), prints
-``{"port": N}`` on standard output, then serves until SIGTERM/SIGINT, or until its parent dies.
+``USE_STORAGE_SERVICE``, ``STORAGE_SERVICE_URL``, ``STORAGE_DATABASE``, ``STORAGE_TOKEN``, ``STORAGE_TOKENS``,
+``HARNESS_FAULTS``), so DSNs and tokens never appear in a process listing. The service binds its socket itself
+(``--port 0`` picks a free one), prints ``{"port": N}`` on standard output, then serves until SIGTERM/SIGINT, or
+until its parent dies.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def build_character_app() -> Starlette:
         client = HttpStorageClient(
             os.environ["STORAGE_SERVICE_URL"],
             os.environ.get("STORAGE_DATABASE", "character_db"),
+            token=os.environ.get("STORAGE_TOKEN") or None,
             invalidate_on_write="stale_cache" not in faults,
         )
         return create_app(StorageRepository(client), faults)
@@ -48,9 +50,24 @@ def build_character_app() -> Starlette:
 
 
 def build_storage_app() -> Starlette:
+    """Access control is on unless ``STORAGE_TOKENS`` is absent (a service behind its own gateway)."""
+    from .access import AccessControl, AccessFaults
+    from .faults import parse_faults
     from .storage_app import create_app
 
-    return create_app(os.environ["DATABASE_URL"])
+    access = None
+    if "STORAGE_TOKENS" in os.environ:
+        faults = {f.name: f for f in parse_faults([os.environ.get("HARNESS_FAULTS", "")])}
+        reader_can_write = faults.get("reader_can_write")
+        access = AccessControl(
+            os.environ["STORAGE_TOKENS"],
+            AccessFaults(
+                open_storage="open_storage" in faults,
+                cross_database="cross_database" in faults,
+                reader_can_write=reader_can_write is not None and reader_can_write.value in ("storage", "both"),
+            ),
+        )
+    return create_app(os.environ["DATABASE_URL"], access)
 
 
 def _watch_parent() -> None:

@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .access import AccessControl, Denied
+
 PROBLEM = "application/problem+json"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 RECORD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -103,7 +105,8 @@ def _integral(value: Any) -> bool:
 
 
 class StorageService:
-    def __init__(self, dsn: str, *, pool_size: int = 8) -> None:
+    def __init__(self, dsn: str, *, access: AccessControl | None = None, pool_size: int = 8) -> None:
+        self.access = access
         self.pool = ConnectionPool(
             dsn, min_size=1, max_size=pool_size, kwargs={"row_factory": dict_row}, timeout=5.0, open=True
         )
@@ -127,10 +130,26 @@ class StorageService:
         ).fetchone():
             raise Problem(404, "Not found", f"no collection {database}/{collection}")
 
-    @staticmethod
-    def route(path: str, handlers: dict[str, Callable[[Request], Awaitable[Response]]]) -> Route:
+    def route(
+        self,
+        path: str,
+        handlers: dict[str, Callable[[Request], Awaitable[Response]]],
+        needs: dict[str, str] | None = None,
+    ) -> Route:
+        """``needs``: the role each method requires on the path's database (None: an open path, /health)."""
+
         async def endpoint(request: Request) -> Response:
             handler = handlers.get(request.method) or handlers["GET"]
+            if needs is not None and self.access is not None:
+                try:  # before anything else, so that a refused caller learns nothing about the data
+                    self.access.check(
+                        request.headers.get("authorization"),
+                        request.path_params.get("database", ""),
+                        needs.get(request.method, "read"),
+                    )
+                except Denied as exc:
+                    headers = {"WWW-Authenticate": 'Bearer realm="storage"'} if exc.status == 401 else None
+                    return _problem(exc.status, exc.title, exc.detail, headers=headers)
             try:
                 return await handler(request)
             except Problem as exc:
@@ -382,17 +401,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _problem(exc.status_code, "HTTP error", str(exc.detail), headers=exc.headers)
 
 
-def create_app(dsn: str) -> Starlette:
-    svc = StorageService(dsn)
+# the role each method needs on the path's database
+READ = {"GET": "read"}
+WRITE = {"GET": "read", "PUT": "write", "DELETE": "write"}
+ADMIN = {"PUT": "admin", "DELETE": "admin"}
+
+
+def create_app(dsn: str, access: AccessControl | None = None) -> Starlette:
+    """``access`` None: no access control (a service behind its own gateway); the launcher always gives one."""
+    svc = StorageService(dsn, access=access)
     base = "/databases/{database}/collections/{collection}"
     routes = [
         svc.route("/health", {"GET": svc.health}),
-        svc.route("/databases/{database}", {"GET": svc.database, "PUT": svc.database, "DELETE": svc.database}),
-        svc.route(base, {"PUT": svc.collection, "DELETE": svc.collection}),
-        svc.route(base + "/records", {"GET": svc.records}),
-        svc.route(base + "/records/{id}", {"GET": svc.record, "PUT": svc.record, "DELETE": svc.record}),
-        svc.route(base + "/batch", {"POST": svc.batch}),
-        svc.route(base + "/summary", {"GET": svc.summary}),
+        svc.route(
+            "/databases/{database}",
+            {"GET": svc.database, "PUT": svc.database, "DELETE": svc.database},
+            {"GET": "read", "PUT": "admin", "DELETE": "admin"},
+        ),
+        svc.route(base, {"PUT": svc.collection, "DELETE": svc.collection}, ADMIN),
+        svc.route(base + "/records", {"GET": svc.records}, READ),
+        svc.route(base + "/records/{id}", {"GET": svc.record, "PUT": svc.record, "DELETE": svc.record}, WRITE),
+        svc.route(base + "/batch", {"POST": svc.batch}, {"POST": "write"}),
+        svc.route(base + "/summary", {"GET": svc.summary}, READ),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=_closing(svc.close))
     app.state.started = time.time()

@@ -172,6 +172,7 @@ class HttpStorageClient:
         base_url: str,
         database: str = "character_db",
         *,
+        token: str | None = None,
         connect_timeout: float = 0.5,
         read_timeout: float = 1.0,
         deadline: float = 1.5,
@@ -196,6 +197,7 @@ class HttpStorageClient:
             base_url=self.base_url,
             timeout=self._timeout,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            headers={"Authorization": f"Bearer {token}"} if token else None,
         )
 
     def close(self) -> None:

@@ -34,6 +34,7 @@ from .model import (
     LocalSettings,
     Prometheus,
     RunLimits,
+    SecurityProbes,
     Source,
     Target,
     ThresholdSettings,
@@ -62,6 +63,7 @@ TARGET_KEYS: KeyTypes = {
     "auth": dict,
     "timeouts": dict,
     "gate": dict,
+    "security": dict,
     "thresholds": dict,
     "load_compare": dict,
     "differential": dict,
@@ -71,10 +73,11 @@ TARGET_KEYS: KeyTypes = {
 SECTION_KEYS: dict[str, KeyTypes] = {
     "backend": {"url": str},
     "source": {"dsn": str},
-    "destination": {"url": str, "database": str},
+    "destination": {"url": str, "database": str, "token": str},
     "prometheus": {"url": str},
     "auth": {"bearer_token": str, "header_name": str, "header_value": str},
     "timeouts": {"connect": NUMBER, "read": NUMBER},
+    "security": {"other_database_token": str, "read_token": str, "collection": str},
     "suites": {
         "metrics": list,
         "storage_metrics": list,
@@ -126,6 +129,7 @@ class _Features(TypedDict):
     """The sections features read, as Target's keyword arguments."""
 
     gate: GateSettings
+    security: SecurityProbes
     thresholds: ThresholdSettings
     load_compare: LoadCompareSettings
     differential: DifferentialSettings
@@ -198,6 +202,7 @@ class _Reader:
             destination = Destination(
                 _url(self, self.require(values, "url", p + "destination."), p + "destination.url"),
                 values.get("database", "character_db"),
+                values.get("token") or None,
             )
         if "prometheus" in data:
             values = self.section(data["prometheus"], "prometheus", p + "prometheus.")
@@ -246,6 +251,7 @@ class _Reader:
             suites = parse_suite_settings(data["suites"], f"{self.path}: {p}suites.")
         return {
             "gate": self.gate(data["gate"], p + "gate.") if "gate" in data else GateSettings(),
+            "security": self.security(data.get("security", {}), p + "security."),
             "thresholds": (
                 self.thresholds(data["thresholds"], p + "thresholds.") if "thresholds" in data else ThresholdSettings()
             ),
@@ -260,6 +266,14 @@ class _Reader:
             "compare": parse_compare_settings(data.get("compare"), where=f"{self.path}: {p}compare."),
             "suites": suites,
         }
+
+    def security(self, data: Mapping[str, Any], prefix: str) -> SecurityProbes:
+        values = self.section(data, "security", prefix)
+        return SecurityProbes(
+            other_database_token=values.get("other_database_token") or None,
+            read_token=values.get("read_token") or None,
+            collection=values.get("collection") or "characters",
+        )
 
     def strings(self, data: Mapping[str, Any], key: str, prefix: str, example: str = "") -> tuple[str, ...]:
         values = data.get(key, [])
@@ -427,13 +441,23 @@ def resolve_target(config: Config, name: str) -> Target | None:
     return config.targets[name]
 
 
-def local_target(urls: Mapping[str, str], source_dsn: str, destination_url: str, database: str) -> Target:
-    """The built-in target, once the embedded default is up."""
+def local_target(
+    urls: Mapping[str, str],
+    source_dsn: str,
+    destination_url: str,
+    database: str,
+    *,
+    token: str | None = None,
+    security: SecurityProbes | None = None,
+) -> Target:
+    """The built-in target, once the embedded default is up (``harness.targets.local_target_of`` gives it the
+    stack's read-only role as ``source_dsn``, its read token as ``token`` and its probe tokens as ``security``)."""
     return Target(
         name=LOCAL,
         environment="dev",
         backends={"legacy": Backend("legacy", urls["legacy"]), "storage": Backend("storage", urls["storage"])},
         source=Source(source_dsn),
-        destination=Destination(destination_url, database),
+        destination=Destination(destination_url, database, token),
+        security=security or SecurityProbes(),
         suites=REFERENCE,
     )

@@ -78,10 +78,25 @@ class Source:
 
 @dataclass(frozen=True)
 class Destination:
-    """The Storage Service and the database the Character Service uses there."""
+    """The Storage Service and the database the Character Service uses there; ``token``: the harness's own
+    bearer token there (a read token: the harness never writes to the destination)."""
 
     url: str
     database: str = "character_db"
+    token: str | None = field(default=None, repr=False)
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+@dataclass(frozen=True)
+class SecurityProbes:
+    """``[targets.X.security]``: credentials the security checks probe with. A check whose input is missing is
+    skipped, naming the key to set."""
+
+    other_database_token: str | None = field(default=None, repr=False)  # a token of another database
+    read_token: str | None = field(default=None, repr=False)  # a read-only token of the target's database
+    collection: str = "characters"  # where the probes aim (a collection of the destination database)
 
 
 @dataclass(frozen=True)
@@ -182,6 +197,7 @@ class Target:
     timeouts: Timeouts = field(default_factory=Timeouts)
     extra: dict[str, Any] = field(default_factory=dict)  # the [compare] section, checked by harness.data.settings
     gate: GateSettings = field(default_factory=GateSettings)
+    security: SecurityProbes = field(default_factory=SecurityProbes)
     thresholds: ThresholdSettings = field(default_factory=ThresholdSettings)
     load_compare: LoadCompareSettings = field(default_factory=LoadCompareSettings)
     differential: DifferentialSettings = field(default_factory=DifferentialSettings)

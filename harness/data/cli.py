@@ -64,6 +64,7 @@ def open_sides(
                 page_size=settings.page_size,
                 retries=settings.retries,
                 timeout=max(target.timeouts.read, 30.0),
+                headers=target.destination.headers(),
             )
             stack.callback(dst.close)
         yield settings, src, dst

@@ -1,7 +1,7 @@
 """A small control API on loopback for a running stack, so that other processes (pytest-xdist workers, an
 operator rehearsing an outage) can stop and restart the Storage Service of a stack they do not own.
 
-GET  /stack                  the stack's description (JSON)
+GET  /stack                  the stack's description (JSON), without its tokens and passwords
 POST /storage-service/stop   stop the Storage Service (an outage)
 POST /storage-service/start  start it again on the same port and wait until it is healthy
 """
@@ -55,7 +55,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path == "/stack":
-            self._reply(200, self.server.stack.describe())
+            info = self.server.stack.info
+            self._reply(200, info.public() if info is not None else {"error": "the stack is not running"})
         else:
             self._reply(404, {"error": "unknown path; use /stack"})
 

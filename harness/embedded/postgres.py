@@ -26,6 +26,10 @@ class PostgresProvider(Protocol):
         """Create a fresh, empty database and return its DSN."""
         ...
 
+    def create_reader(self, dsn: str, *, can_write: bool = False) -> str:
+        """A login role that may only read the tables of ``dsn``'s database; its DSN."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -37,6 +41,8 @@ class ExternalPostgres:
         self.description = f"PostgreSQL at {redact(admin_dsn)}"
         self._token = secrets.token_hex(4)
         self._created: list[str] = []
+        self._roles: list[str] = []
+        self.reader_role = f"harness_{self._token}_reader"  # unique: roles are shared by the whole server
         try:
             with psycopg.connect(admin_dsn, connect_timeout=5, autocommit=True) as conn:
                 conn.execute("SELECT 1")
@@ -60,14 +66,46 @@ class ExternalPostgres:
         self._created.append(name)
         return make_conninfo(self.admin_dsn, dbname=name)
 
+    def create_reader(self, dsn: str, *, can_write: bool = False) -> str:
+        """The harness's own role for the data checks, distinct from the service's: SELECT on every table of
+        the database, nothing else (``can_write``: the ``reader_can_write`` fault grants writes too)."""
+        role, password = self.reader_role, secrets.token_urlsafe(18)
+        privileges = "SELECT, INSERT, UPDATE, DELETE" if can_write else "SELECT"
+        try:
+            with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
+                )
+                self._roles.append(role)
+                conn.execute(
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                        sql.Identifier(database_name(dsn)), sql.Identifier(role)
+                    )
+                )
+                conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+                conn.execute(
+                    sql.SQL("GRANT " + privileges + " ON ALL TABLES IN SCHEMA public TO {}").format(
+                        sql.Identifier(role)
+                    )
+                )
+        except psycopg.Error as exc:
+            raise StackError(
+                f"cannot create the read-only role {role} at {redact(self.admin_dsn)}: "
+                f"{redact(str(exc).strip().splitlines()[0])}; the DSN's role needs CREATEROLE"
+            ) from None
+        return make_conninfo(dsn, user=role, password=password)
+
     def close(self) -> None:
-        while self._created:
-            name = self._created.pop()
+        # databases first, then roles: the roles' grants went with the databases
+        drops = [("database", n, "DROP DATABASE IF EXISTS {} WITH (FORCE)") for n in reversed(self._created)]
+        drops += [("role", r, "DROP ROLE IF EXISTS {}") for r in reversed(self._roles)]
+        self._created, self._roles = [], []
+        for kind, name, statement in drops:
             try:
                 with psycopg.connect(self.admin_dsn, connect_timeout=5, autocommit=True) as conn:
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                    conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
             except psycopg.Error as exc:
-                warnings.warn(f"could not drop database {name}: {exc}", stacklevel=2)
+                warnings.warn(f"could not drop {kind} {name}: {redact(str(exc))}", stacklevel=2)
 
 
 class EmbeddedPostgres(ExternalPostgres):
@@ -90,6 +128,7 @@ class EmbeddedPostgres(ExternalPostgres):
             ) from None
         super().__init__(self._server.get_uri())
         self.description = f"embedded PostgreSQL in {self.datadir}"
+        self.reader_role = "harness_reader"  # the server is the stack's own
 
     def close(self) -> None:
         super().close()

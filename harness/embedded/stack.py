@@ -18,6 +18,44 @@ from .postgres import EmbeddedPostgres, ExternalPostgres, PostgresProvider
 from .processes import ServiceProcess
 
 STORAGE_DATABASE = "character_db"
+OTHER_DATABASE = "harness_probe"  # the database of the cross-database probe token; never provisioned
+
+
+@dataclass(frozen=True)
+class StackTokens:
+    """The Storage Service's bearer tokens, made at start (``harness up --json`` prints them)."""
+
+    read: str  # read on character_db: the harness's data readers and every other harness client
+    write: str  # write on character_db: the Character Service's storage backend
+    admin: str  # admin on character_db: the migration (provisioning, import)
+    other_database: str  # admin on harness_probe: a token of another database, for the security checks
+    operator: str  # admin on every database: the harness's own tests, which provision scratch databases
+
+    def __repr__(self) -> str:
+        return "StackTokens(***)"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.read, self.write, self.admin, self.other_database, self.operator)
+
+    @classmethod
+    def generate(cls) -> StackTokens:
+        from reference_system.access import new_token  # the launcher's lazy import
+
+        return cls(*(new_token() for _ in range(5)))
+
+    def table(self) -> str:
+        """``STORAGE_TOKENS`` for the Storage Service."""
+        from reference_system.access import ANY_DATABASE, Grant, issue
+
+        return issue(
+            {
+                self.read: Grant(STORAGE_DATABASE, "read"),
+                self.write: Grant(STORAGE_DATABASE, "write"),
+                self.admin: Grant(STORAGE_DATABASE, "admin"),
+                self.other_database: Grant(OTHER_DATABASE, "admin"),
+                self.operator: Grant(ANY_DATABASE, "admin"),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -25,7 +63,7 @@ class StackInfo:
     legacy_url: str
     storage_url: str
     storage_service_url: str
-    source_dsn: str
+    source_dsn: str = field(repr=False)  # the legacy service's own role (owner of the tables)
     storage_database: str
     characters: int
     seed: int
@@ -34,9 +72,42 @@ class StackInfo:
     data_faults: dict[str, list[str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     control_url: str = ""
+    reader_dsn: str = field(default="", repr=False)  # harness_reader: SELECT only, what the data checks use
+    storage_read_token: str = field(default="", repr=False)
+    storage_write_token: str = field(default="", repr=False)
+    storage_admin_token: str = field(default="", repr=False)
+    storage_other_token: str = field(default="", repr=False)  # admin on other_database
+    storage_operator_token: str = field(default="", repr=False)  # admin on every database
+    other_database: str = OTHER_DATABASE
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
+
+    def public(self) -> dict[str, Any]:
+        """The description without its secrets (tokens dropped, DSN passwords masked): for the control API,
+        which any local user can ask."""
+        from ..redaction import redact
+
+        described = {k: v for k, v in asdict(self).items() if not k.endswith("_token")}
+        return {**described, "source_dsn": redact(self.source_dsn), "reader_dsn": redact(self.reader_dsn)}
+
+    def read_headers(self) -> dict[str, str]:
+        """The read token as the header the harness's clients of the Storage Service send."""
+        return {"Authorization": f"Bearer {self.storage_read_token}"}
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value of this description that must never reach a log or report."""
+        return tuple(
+            v
+            for v in (
+                self.storage_read_token,
+                self.storage_write_token,
+                self.storage_admin_token,
+                self.storage_other_token,
+                self.storage_operator_token,
+            )
+            if v
+        )
 
     @classmethod
     def from_json(cls, data: str | Mapping[str, Any]) -> StackInfo:
@@ -58,7 +129,12 @@ class EmbeddedStack:
         faults: Sequence[str] = (),
         migrate: bool = True,
     ) -> None:
-        from reference_system.faults import STACK_FAULTS, FaultError, parse_faults  # the launcher's lazy import
+        from reference_system.faults import (  # the launcher's lazy import
+            DATA_FAULTS,
+            STACK_FAULTS,
+            FaultError,
+            parse_faults,
+        )
 
         if characters < 0:
             raise StackError("--characters must be zero or more")
@@ -67,6 +143,10 @@ class EmbeddedStack:
         except FaultError as exc:
             raise StackError(str(exc)) from None
         self._stack_faults = {f.name: f for f in self.faults if f.name in STACK_FAULTS}
+        self._data_faults = {n: int(f.number) for n, f in self._stack_faults.items() if n in DATA_FAULTS}
+        writer = self._stack_faults.get("reader_can_write")
+        self._reader_can_write_sql = writer is not None and writer.value in ("postgres", "both")
+        self.tokens: StackTokens | None = None  # made at start
         self.characters = characters
         self.seed = seed
         # migrate=False: seeded and provisioned (character_db and its collections exist, empty), not migrated;
@@ -106,10 +186,17 @@ class EmbeddedStack:
         timings["postgres_s"] = time.perf_counter() - t0
 
         fault_env = ",".join(f.spec() for f in self.faults)
-        self.storage_service = ServiceProcess("storage-service", "storage", {"DATABASE_URL": storage_dsn}, self.workdir)
+        self.tokens = tokens = StackTokens.generate()
+        self.storage_service = ServiceProcess(
+            "storage-service",
+            "storage",
+            {"DATABASE_URL": storage_dsn, "STORAGE_TOKENS": tokens.table(), "HARNESS_FAULTS": fault_env},
+            self.workdir,
+        )
         self.storage_service.start()
         t = time.perf_counter()
         seed.seed_legacy(source_dsn, characters=self.characters, seed=self.seed)
+        reader_dsn = self.postgres.create_reader(source_dsn, can_write=self._reader_can_write_sql)
         timings["seed_s"] = time.perf_counter() - t
         self.storage_service.wait_healthy()
 
@@ -118,11 +205,13 @@ class EmbeddedStack:
             t = time.perf_counter()
             export_dir = self.workdir / "export"
             migration.export_data(source_dsn, export_dir)
-            migration.import_to_storage(export_dir / "export.jsonl", self.storage_service.url, STORAGE_DATABASE)
+            migration.import_to_storage(
+                export_dir / "export.jsonl", self.storage_service.url, STORAGE_DATABASE, token=tokens.admin
+            )
             timings["migrate_s"] = time.perf_counter() - t
             touched = self.apply_data_faults()
         else:
-            migration.provision_storage(self.storage_service.url, STORAGE_DATABASE)
+            migration.provision_storage(self.storage_service.url, STORAGE_DATABASE, token=tokens.admin)
 
         self.legacy = ServiceProcess(
             "character-legacy",
@@ -137,6 +226,7 @@ class EmbeddedStack:
                 "USE_STORAGE_SERVICE": "true",
                 "STORAGE_SERVICE_URL": self.storage_service.url,
                 "STORAGE_DATABASE": STORAGE_DATABASE,
+                "STORAGE_TOKEN": tokens.write,
                 "HARNESS_FAULTS": fault_env,
             },
             self.workdir,
@@ -160,6 +250,12 @@ class EmbeddedStack:
             faults=[f.spec() for f in self.faults],
             data_faults=touched,
             timings={k: round(v, 3) for k, v in timings.items()},
+            reader_dsn=reader_dsn,
+            storage_read_token=tokens.read,
+            storage_write_token=tokens.write,
+            storage_admin_token=tokens.admin,
+            storage_other_token=tokens.other_database,
+            storage_operator_token=tokens.operator,
         )
         return self.info
 
@@ -169,11 +265,12 @@ class EmbeddedStack:
         """Damage the destination as the stack's data faults say (after an import); the records touched."""
         from reference_system.data_faults import apply_data_faults
 
-        assert self.storage_service is not None
-        data_faults = {n: int(f.number) for n, f in self._stack_faults.items() if n != "storage_outage"}
-        if not data_faults:
+        assert self.storage_service is not None and self.tokens is not None
+        if not self._data_faults:
             return {}
-        touched = apply_data_faults(self.storage_service.url, STORAGE_DATABASE, data_faults)
+        touched = apply_data_faults(
+            self.storage_service.url, STORAGE_DATABASE, self._data_faults, token=self.tokens.write
+        )
         if self.info is not None:
             self.info = replace(self.info, data_faults=touched)
         return touched
@@ -189,7 +286,10 @@ class EmbeddedStack:
         """``import_to_storage``: batched, resumable; stops early when ``stop_migration`` marked the file."""
         from reference_system import migration
 
-        result = migration.import_to_storage(export_file, self._info().storage_service_url, STORAGE_DATABASE)
+        info = self._info()
+        result = migration.import_to_storage(
+            export_file, info.storage_service_url, STORAGE_DATABASE, token=info.storage_admin_token
+        )
         return asdict(result)
 
     def stop_migration(self, export_file: Path) -> Path:
@@ -215,7 +315,8 @@ class EmbeddedStack:
     def cleanup_storage(self) -> None:
         from reference_system import migration
 
-        migration.cleanup_storage(self._info().storage_service_url, STORAGE_DATABASE)
+        info = self._info()
+        migration.cleanup_storage(info.storage_service_url, STORAGE_DATABASE, token=info.storage_admin_token)
 
     def _info(self) -> StackInfo:
         if self.info is None:

@@ -1,7 +1,10 @@
 """One embedded default for a whole pytest run, also under pytest-xdist: the first worker that needs the
 ``local`` target starts ``harness up --json`` (under a file lock), every other worker reads what it printed, and
 the process that owns the run (the xdist controller, or pytest itself without xdist) stops it at the end.
-``harness up`` also watches the owner's pid, so a killed run leaves nothing behind."""
+``harness up`` also watches the owner's pid, so a killed run leaves nothing behind.
+
+The run's directory holds what ``harness up --json`` printed (``info.json``: DSNs and tokens), so it is private
+(0700, ``info.json`` 0600), and ``harness up`` removes it when it stops, also when the run was killed."""
 
 from __future__ import annotations
 
@@ -33,6 +36,13 @@ _STARTED: dict[Path, subprocess.Popen[bytes]] = {}
 ROLES = ("main", "pristine")  # pristine: a second stack no test of the run writes to (see `pristine_target`)
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds secrets), created so: never readable for a moment."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
 class SharedLocalStack:
     def __init__(self, run_id: str, owner_pid: int, settings: LocalSettings, role: str = "main") -> None:
         if role not in ROLES:
@@ -49,7 +59,8 @@ class SharedLocalStack:
         return StackInfo.from_json(self._info())
 
     def _info(self) -> dict[str, Any]:
-        self.dir.mkdir(exist_ok=True)
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.dir, 0o700)  # mkdir's mode is masked by the umask
         with open(self.dir / "lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             info_file, error_file = self.dir / "info.json", self.dir / "error.txt"
@@ -62,7 +73,7 @@ class SharedLocalStack:
             except StackError as exc:
                 error_file.write_text(str(exc))
                 raise
-            info_file.write_text(json.dumps(info))
+            write_private(info_file, json.dumps(info))
             return info
 
     def _start(self) -> dict[str, Any]:
@@ -79,6 +90,8 @@ class SharedLocalStack:
             str(s.seed),
             "--watch-pid",
             str(self.owner_pid),
+            "--remove-on-exit",
+            str(self.dir),
         ]
         for fault in s.faults:
             cmd += ["--fault", fault]

@@ -24,6 +24,11 @@ SUITES = {
     "data": Suite("data parity between source and destination", "Data parity", "critical"),
     "contract": Suite("schemathesis fuzzing of the contract", "Contract fuzzing", "normal", fuzzing=True),
     "differential": Suite("the two backends held against each other", "Backend differential", "normal", fuzzing=True),
+    "security": Suite(
+        "access control of the Storage Service and the harness's own credentials (read-only)",
+        "Access control",
+        "blocker",
+    ),
 }
 
 

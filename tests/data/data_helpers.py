@@ -68,7 +68,11 @@ def table_settings(**extra: Any) -> CompareSettings:
 def run_compare(info: StackInfo, settings: CompareSettings, **options: Any) -> CompareReport:
     source = SourceReader(info.source_dsn, mapping=settings.mapping, page_size=settings.page_size)
     destination = DestinationReader(
-        info.storage_service_url, info.storage_database, mapping=settings.mapping, page_size=settings.page_size
+        info.storage_service_url,
+        info.storage_database,
+        mapping=settings.mapping,
+        page_size=settings.page_size,
+        headers=info.read_headers(),
     )
     try:
         return compare(source, destination, settings, CompareOptions(**options))
@@ -86,23 +90,26 @@ class Storage:
 
     def __init__(self, info: StackInfo) -> None:
         self.base = f"{info.storage_service_url}/databases/{info.storage_database}/collections"
+        self.headers = {"Authorization": f"Bearer {info.storage_write_token}"}  # a faulty migration writes
 
     def records(self, collection: str = "characters") -> list[dict[str, Any]]:
-        body = httpx.get(f"{self.base}/{collection}/records", params={"limit": 5000}).json()
+        body = httpx.get(f"{self.base}/{collection}/records", params={"limit": 5000}, headers=self.headers).json()
         return list(body["items"])
 
     def get(self, key: str, collection: str = "characters") -> dict[str, Any]:
-        response = httpx.get(f"{self.base}/{collection}/records/{key}")
+        response = httpx.get(f"{self.base}/{collection}/records/{key}", headers=self.headers)
         response.raise_for_status()
         return dict(response.json())
 
     def put(self, key: str, document: dict[str, Any], collection: str = "characters", version: int = 1) -> None:
         """Upsert keeping ``version`` (the batch endpoint, as the import writes), so only the data differs."""
         records = [{"id": key, "version": version, "document": document}]
-        httpx.post(f"{self.base}/{collection}/batch", json={"records": records}).raise_for_status()
+        httpx.post(
+            f"{self.base}/{collection}/batch", json={"records": records}, headers=self.headers
+        ).raise_for_status()
 
     def delete(self, key: str, collection: str = "characters") -> None:
-        httpx.delete(f"{self.base}/{collection}/records/{key}").raise_for_status()
+        httpx.delete(f"{self.base}/{collection}/records/{key}", headers=self.headers).raise_for_status()
 
     def edit(self, key: str, change: Any) -> dict[str, Any]:
         """Apply ``change(document)`` (which edits in place) and store the result; returns the original."""

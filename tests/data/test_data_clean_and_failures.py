@@ -36,7 +36,7 @@ def test_clean_migration_is_equal_with_full_coverage(stack: StackInfo, checksums
 
 def test_clean_migration_verifies_and_has_no_orphans(stack: StackInfo) -> None:
     source = SourceReader(stack.source_dsn)
-    destination = DestinationReader(stack.storage_service_url, stack.storage_database)
+    destination = DestinationReader(stack.storage_service_url, stack.storage_database, headers=stack.read_headers())
     try:
         assert verify(source, destination, ("campaigns", "characters")).verdict == "equal"
         refs = check_refs(source, destination, CompareSettings())
@@ -75,7 +75,9 @@ class FlakyTransport(httpx.BaseTransport):
 
 def _compare_with(stack: StackInfo, source: SourceReader, transport: httpx.BaseTransport) -> Any:
     client = httpx.Client(transport=transport, timeout=10.0)
-    destination = DestinationReader(stack.storage_service_url, stack.storage_database, page_size=10, client=client)
+    destination = DestinationReader(
+        stack.storage_service_url, stack.storage_database, page_size=10, client=client, headers=stack.read_headers()
+    )
     try:
         return compare(source, destination, STREAM, CompareOptions(collections=("characters",)))
     finally:

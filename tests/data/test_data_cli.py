@@ -38,6 +38,7 @@ dsn = "{faulty.source_dsn}"
 [targets.rehearsal.destination]
 url = "{faulty.storage_service_url}"
 database = "{faulty.storage_database}"
+token = "{faulty.storage_read_token}"
 [targets.rehearsal.compare]
 segment_size = 10
 

@@ -160,7 +160,7 @@ def test_checksums_settle_the_unaffected_ranges(faulted: Faulted) -> None:
 def test_check_refs_names_every_orphan_and_duplicate(faulted: Faulted) -> None:
     info = faulted.info
     source = SourceReader(info.source_dsn)
-    destination = DestinationReader(info.storage_service_url, info.storage_database)
+    destination = DestinationReader(info.storage_service_url, info.storage_database, headers=info.read_headers())
     try:
         report = check_refs(source, destination, CompareSettings())
     finally:
@@ -182,7 +182,7 @@ def test_check_refs_names_every_orphan_and_duplicate(faulted: Faulted) -> None:
 def test_verify_finds_the_collection_that_differs(faulted: Faulted) -> None:
     info = faulted.info
     source = SourceReader(info.source_dsn)
-    destination = DestinationReader(info.storage_service_url, info.storage_database)
+    destination = DestinationReader(info.storage_service_url, info.storage_database, headers=info.read_headers())
     try:
         report = verify(source, destination, ("campaigns", "characters"))
     finally:

@@ -36,10 +36,11 @@ def test_rollback_restores_the_source_and_empties_the_destination(tmp_path: Path
         manifest = export_data(info.source_dsn, export_dir)
         export = export_dir / "export.jsonl"
         stop_migration(export)
-        stopped = import_to_storage(export, info.storage_service_url, "rollback_db", batch_size=10)
+        operator = info.storage_operator_token  # rollback_db is a scratch database: the operator's token
+        stopped = import_to_storage(export, info.storage_service_url, "rollback_db", batch_size=10, token=operator)
         assert stopped.stopped and stopped.imported == 0
         resume_migration(export)
-        done = import_to_storage(export, info.storage_service_url, "rollback_db", batch_size=10)
+        done = import_to_storage(export, info.storage_service_url, "rollback_db", batch_size=10, token=operator)
         assert not done.stopped and done.imported == sum(c["count"] for c in manifest["collections"].values())
 
         backup = tmp_path / "backup"
@@ -88,7 +89,11 @@ def test_rollback_restores_the_source_and_empties_the_destination(tmp_path: Path
 
         def live_vs(dsn: str | None) -> tuple[str, dict[str, str]]:
             live = SourceReader(info.source_dsn)
-            other = SourceReader(dsn) if dsn else DestinationReader(info.storage_service_url, info.storage_database)
+            other = (
+                SourceReader(dsn)
+                if dsn
+                else DestinationReader(info.storage_service_url, info.storage_database, headers=info.read_headers())
+            )
             try:
                 report = compare(live, other, CompareSettings())
             finally:
@@ -112,8 +117,8 @@ def test_rollback_restores_the_source_and_empties_the_destination(tmp_path: Path
         assert live_vs(copy_dsn) == ("equal", {})
         assert live_vs(None) == ("equal", {})  # and the migrated copy matches the restored source again
 
-        cleanup_storage(info.storage_service_url, info.storage_database)
-        destination = DestinationReader(info.storage_service_url, info.storage_database)
+        cleanup_storage(info.storage_service_url, info.storage_database, token=info.storage_admin_token)
+        destination = DestinationReader(info.storage_service_url, info.storage_database, headers=info.read_headers())
         try:
             assert [destination.summary(c).count for c in ("campaigns", "characters")] == [0, 0]
         finally:

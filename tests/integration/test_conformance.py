@@ -83,7 +83,10 @@ def scratch_stack() -> Iterator[StackInfo]:
 
 def test_storage_service_conforms(scratch_stack: StackInfo) -> None:
     # U+0000 cannot be stored in jsonb; the contract documents the 422 and the fuzzer is told not to send it
-    result = run_schemathesis(STORAGE_CONTRACT, scratch_stack.storage_service_url, "--generation-allow-x00", "false")
+    auth = f"Authorization: Bearer {scratch_stack.storage_operator_token}"  # fuzzing provisions databases of its own
+    result = run_schemathesis(
+        STORAGE_CONTRACT, scratch_stack.storage_service_url, "--generation-allow-x00", "false", "-H", auth
+    )
     assert result.returncode == 0, result.stdout[-4000:]
     assert "Tested: 12" in result.stdout
 

@@ -36,3 +36,12 @@ def test_bad_specs_say_what_to_fix(spec: str, message: str) -> None:
 def test_stack_faults_do_not_reach_services() -> None:
     faults = parse_faults(["storage_outage", "missing_records=2"])
     assert not FaultSet.for_backend(faults, "storage").faults
+
+
+def test_access_faults_are_stack_faults() -> None:
+    assert parse_fault("reader_can_write").value == "both"
+    assert parse_fault("reader_can_write=postgres").value == "postgres"
+    with pytest.raises(FaultError, match="use one of storage, postgres, both"):
+        parse_fault("reader_can_write=everything")
+    with pytest.raises(FaultError, match="whole stack"):
+        parse_fault("storage:open_storage")

@@ -29,6 +29,8 @@ def test_import_is_idempotent_and_resumable(stack_handle: EmbeddedStack, tmp_pat
     export = tmp_path / "export.jsonl"
     database = "resume_test_db"
     url = info.storage_service_url
+    operator = info.storage_operator_token  # a scratch database of the test's own: the operator's token
+    auth = {"Authorization": f"Bearer {operator}"}
     try:
         # a run that dies after its first batches: simulate by importing a truncated copy first
         lines = export.read_text().splitlines(keepends=True)
@@ -36,22 +38,24 @@ def test_import_is_idempotent_and_resumable(stack_handle: EmbeddedStack, tmp_pat
         partial.parent.mkdir()
         partial.write_text("".join(lines[: len(lines) // 2]))
         checkpoint = tmp_path / "checkpoint.json"
-        first = import_to_storage(partial, url, database, batch_size=10, checkpoint=checkpoint)
+        first = import_to_storage(partial, url, database, batch_size=10, checkpoint=checkpoint, token=operator)
         assert first.imported == len(lines) // 2
         # the checkpoint names the file it belongs to, so point it at the full export and resume
         state = json.loads(checkpoint.read_text())
         checkpoint.write_text(json.dumps({**state, "file": str(export.resolve())}))
-        resumed = import_to_storage(export, url, database, batch_size=10, checkpoint=checkpoint)
+        resumed = import_to_storage(export, url, database, batch_size=10, checkpoint=checkpoint, token=operator)
         assert resumed.skipped == len(lines) // 2
         assert resumed.imported == len(lines) - len(lines) // 2
-        again = import_to_storage(export, url, database, batch_size=10, checkpoint=tmp_path / "fresh.json")
+        again = import_to_storage(
+            export, url, database, batch_size=10, checkpoint=tmp_path / "fresh.json", token=operator
+        )
         assert again.imported == len(lines)
-        summary = httpx.get(f"{url}/databases/{database}/collections/characters/summary").json()
-        reference = httpx.get(f"{url}/databases/character_db/collections/characters/summary").json()
+        summary = httpx.get(f"{url}/databases/{database}/collections/characters/summary", headers=auth).json()
+        reference = httpx.get(f"{url}/databases/character_db/collections/characters/summary", headers=auth).json()
         assert summary["count"] == reference["count"]
         assert summary == reference, "a resumed, repeated import must equal the original migration"
     finally:
-        httpx.delete(f"{url}/databases/{database}")
+        httpx.delete(f"{url}/databases/{database}", headers=auth)
 
 
 @pytest.mark.slow  # a stack per fault

@@ -40,8 +40,32 @@ def test_a_good_file_gives_targets() -> None:
 
 
 def test_the_shipped_example_is_valid() -> None:
-    config = load_config(ROOT / "harness.toml.example", {"STAGING_PG_PASSWORD": "x", "STAGING_API_TOKEN": "y"})
+    env = {
+        "STAGING_PG_PASSWORD": "x",
+        "STAGING_API_TOKEN": "y",
+        "STAGING_STORAGE_READ_TOKEN": "r",
+        "STAGING_OTHER_DB_TOKEN": "o",
+    }
+    config = load_config(ROOT / "harness.toml.example", env)
     assert set(config.targets) == {"staging"}
+
+
+def test_destination_token_and_security_probes_come_from_the_environment() -> None:
+    text = """
+[targets.s]
+environment = "staging"
+[targets.s.destination]
+url = "http://storage:8000"
+token = "${READ_TOKEN}"
+[targets.s.security]
+other_database_token = "${OTHER_TOKEN}"
+"""
+    target = parse_config(text, env={"READ_TOKEN": "sst_read_secret", "OTHER_TOKEN": "sst_other_secret"}).targets["s"]
+    assert target.destination is not None and target.destination.token == "sst_read_secret"
+    assert target.security.other_database_token == "sst_other_secret" and target.security.read_token is None
+    assert "secret" not in repr(target)
+    with pytest.raises(ConfigError, match=r"targets\.s\.security\.read_tokn: unknown key; did you mean 'read_token'"):
+        parse_config(text.replace("other_database_token", "read_tokn"), env={"READ_TOKEN": "x", "OTHER_TOKEN": "y"})
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ LAUNCHER_API = {
     "reference_system.seed",
     "reference_system.migration",
     "reference_system.data_faults",
+    "reference_system.access",  # the Storage Service's tokens, issued by the launcher as a deployment would
 }
 
 

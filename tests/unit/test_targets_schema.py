@@ -69,7 +69,8 @@ def test_the_schema_accepts_exactly_the_loaders_keys_with_its_types(name: str) -
 
 def test_the_shipped_example_is_valid_for_both() -> None:
     text = (ROOT / "harness.toml.example").read_text(encoding="utf-8")
-    parse_config(text, "harness.toml.example", {"STAGING_PG_PASSWORD": "x", "STAGING_API_TOKEN": "y"})
+    env = {"STAGING_PG_PASSWORD": "x", "STAGING_API_TOKEN": "y", "STAGING_STORAGE_READ_TOKEN": "r"}
+    parse_config(text, "harness.toml.example", {**env, "STAGING_OTHER_DB_TOKEN": "o"})
     assert list(Draft202012Validator(SCHEMA).iter_errors(tomllib.loads(text))) == []
 
 
