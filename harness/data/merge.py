@@ -4,13 +4,12 @@ missing makes the merge incomplete, never equal."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .report import CollectionResult, CompareReport, Difference, FieldDiff
+from .report import CollectionResult, CompareReport, Difference, FieldDiff, read_json_object
 
 SUMMED = (
     "source_count",
@@ -29,13 +28,8 @@ SUMMED = (
 
 
 def read_report(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such report; pass the --output files of the partitioned compares") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable compare report ({type(exc).__name__})") from None
-    if not isinstance(data, dict) or data.get("check") != "compare" or not isinstance(data.get("partition"), dict):
+    data = read_json_object(path, "compare report", "pass the --output files of the partitioned compares")
+    if data.get("check") != "compare" or not isinstance(data.get("partition"), dict):
         raise ConfigError(f"{path}: not the report of a partitioned compare (--partitions N --partition I)")
     return data
 

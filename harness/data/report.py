@@ -9,12 +9,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..redaction import redact
 from ..verdict import CheckResult, Finding, Outcome
 
 EQUAL, DIFFERENT, INCOMPLETE, CLEAN = "equal", "different", "incomplete", "clean"
+
+
+def read_json_object(path: Path, what: str, missing_hint: str) -> dict[str, Any]:
+    """A JSON object from a file the harness wrote (a report, a snapshot); every problem is one line."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}; {missing_hint}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable {what} ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a {what}")
+    return data
+
+
 # A data verdict as the one verdict type: a cut-short or unreadable run could not decide.
 OUTCOMES = {EQUAL: Outcome.PASS, CLEAN: Outcome.PASS, DIFFERENT: Outcome.FAIL, INCOMPLETE: Outcome.INCONCLUSIVE}
 MAX_FINDINGS = 50
