@@ -1,6 +1,7 @@
 """The reference's data scripts as the guide runs them (``python -m character_service.scripts.export_data`` and
 friends): ``python -m reference_system.scripts VERB ...``. Connection settings come from the environment
-(``DATABASE_URL`` for the legacy PostgreSQL, ``STORAGE_SERVICE_URL`` and ``STORAGE_DATABASE``), never from the
+(``DATABASE_URL`` for the legacy PostgreSQL, ``STORAGE_SERVICE_URL``, ``STORAGE_DATABASE`` and ``STORAGE_TOKEN``,
+an admin token of that database, for the import and the clean-up), never from the
 command line, where every user of the machine could read them.
 
 Verbs: ``export_data OUT_DIR``, ``import_to_storage EXPORT_FILE``, ``stop_migration EXPORT_FILE``,
@@ -47,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "export_data":
             result: object = migration.export_data(_env("DATABASE_URL"), path)
         elif args.verb == "import_to_storage":
-            result = asdict(migration.import_to_storage(path, _env("STORAGE_SERVICE_URL"), database))
+            token = os.environ.get("STORAGE_TOKEN")
+            result = asdict(migration.import_to_storage(path, _env("STORAGE_SERVICE_URL"), database, token=token))
         elif args.verb == "stop_migration":
             result = str(migration.stop_migration(path))
         elif args.verb == "resume_migration":
@@ -58,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.verb == "restore_db":
             result = migration.restore_db(_env("DATABASE_URL"), path)
         else:
-            migration.cleanup_storage(_env("STORAGE_SERVICE_URL"), database)
+            migration.cleanup_storage(_env("STORAGE_SERVICE_URL"), database, token=os.environ.get("STORAGE_TOKEN"))
             result = "cleaned"
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"{args.verb}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)

@@ -22,10 +22,10 @@ from types import FrameType
 from typing import Any
 
 from ..config import Target, load_config, resolve_settings, resolve_target
-from ..config.loader import local_target
 from ..config.model import GATE_PHASES, GATE_PROFILES, LOCAL, Backend, Destination, Source
 from ..errors import ConfigError
 from ..redaction import redact
+from ..targets import local_target_of
 from .context import PROFILES, GateContext, GateOptions, MigrationScripts, Profile
 from .plan import RUNBOOK, SUITES, build_plan, describe_plan
 from .progress import Progress
@@ -78,22 +78,28 @@ def _placeholder_local() -> Target:
 
 
 def _write_child_config(path: Path, target: Target) -> None:
-    """The run's own targets file for its children: the embedded default as a named target (mode 0600: it
-    holds the source DSN)."""
+    """The run's own targets file for its children: the embedded default as a named target. Mode 0600 from its
+    creation: it holds the source DSN and the Storage Service tokens (the gate removes it with its workdir)."""
 
     def q(value: str) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     assert target.source is not None and target.destination is not None
-    lines = [f"[targets.{CHILD_TARGET}]", 'environment = "dev"']
+    t = f"targets.{CHILD_TARGET}"
+    lines = [f"[{t}]", 'environment = "dev"']
     for name, backend in target.backends.items():
-        lines += [f"[targets.{CHILD_TARGET}.backends.{name}]", f"url = {q(backend.url)}"]
-    lines += [f"[targets.{CHILD_TARGET}.source]", f"dsn = {q(target.source.dsn)}"]
-    lines += [
-        f"[targets.{CHILD_TARGET}.destination]",
-        f"url = {q(target.destination.url)}",
-        f"database = {q(target.destination.database)}",
-    ]
+        lines += [f"[{t}.backends.{name}]", f"url = {q(backend.url)}"]
+    lines += [f"[{t}.source]", f"dsn = {q(target.source.dsn)}"]
+    dest = target.destination
+    lines += [f"[{t}.destination]", f"url = {q(dest.url)}", f"database = {q(dest.database)}"]
+    if dest.token:
+        lines.append(f"token = {q(dest.token)}")
+    probes = target.security
+    security = [(k, v) for k, v in (("other_database_token", probes.other_database_token),
+                                    ("read_token", probes.read_token)) if v]  # fmt: skip
+    if security:
+        lines.append(f"[{t}.security]")
+        lines += [f"{k} = {q(v)}" for k, v in security]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
@@ -172,12 +178,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
                     info = stack.start()
                 except KeyboardInterrupt:
                     return 130
-                target = local_target(
-                    {"legacy": info.legacy_url, "storage": info.storage_url},
-                    info.source_dsn,
-                    info.storage_service_url,
-                    info.storage_database,
-                )
+                target = local_target_of(info)
                 child_config = workdir / "harness.toml"
                 _write_child_config(child_config, target)
                 ctx = GateContext(options, profile, target, True, child_config, CHILD_TARGET, outdir, workdir)

@@ -61,6 +61,13 @@ RUNBOOK: tuple[PlannedCheck, ...] = (
     ),
     PlannedCheck(
         "preflight",
+        "security",
+        "2 configure access controls",
+        READ_ONLY,
+        "suites/security: refused without, with a bad or another database's token; own credentials read-only",
+    ),
+    PlannedCheck(
+        "preflight",
         "metrics",
         "2 set up monitoring",
         READ_ONLY,
@@ -174,6 +181,7 @@ assert {c.phase for c in RUNBOOK} == set(GATE_PHASES)
 
 # Suite folder of each suite check.
 SUITES = {
+    "preflight.security": "security",
     "endpoints.api": "api",
     "endpoints.contract": "contract",
     "endpoints.differential": "differential",

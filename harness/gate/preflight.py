@@ -114,7 +114,7 @@ def database_provisioned(ctx: GateContext) -> CheckResult:
     dest = ctx.target.destination
     if dest is None:
         return skipped("preflight.character_db", "the target names no [destination] (Storage Service)")
-    with _client(ctx) as client:
+    with httpx.Client(timeout=PROBE_TIMEOUT_S, headers=dest.headers()) as client:  # the harness's read token
         status, text, body = _get(client, f"{dest.url}/databases/{dest.database}")
     if status is None:
         return inconclusive("preflight.character_db", f"the Storage Service did not answer: {text}")

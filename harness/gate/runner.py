@@ -130,13 +130,6 @@ def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: Gate
     for e in entries:
         if e.skip_reason is not None:
             _record(run, progress, skipped(e.planned.check, e.skip_reason), e)
-    suite_entries = [e for e in todo if e.planned.check in SUITES]
-    if suite_entries:
-        budget = max(e.budget_s for e in suite_entries)
-        progress.start(", ".join(e.planned.check for e in suite_entries), budget)
-        results = run_suites(ctx, phase, [(e.planned.name, SUITES[e.planned.check]) for e in suite_entries], budget)
-        for e, result in zip(suite_entries, results, strict=True):
-            _record(run, progress, result, e)
     if phase == "performance":
         _run_performance(ctx, [e for e in todo if e.planned.check not in SUITES], run, progress)
         return
@@ -152,6 +145,14 @@ def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: Gate
         assert runner is not None, e.planned.check
         progress.start(e.planned.check, e.budget_s)
         _record(run, progress, _over_budget(runner(), e), e)
+    # the suites after the phase's own checks (preflight: the parts answer before access control is probed)
+    suite_entries = [e for e in todo if e.planned.check in SUITES]
+    if suite_entries:
+        budget = max(e.budget_s for e in suite_entries)
+        progress.start(", ".join(e.planned.check for e in suite_entries), budget)
+        results = run_suites(ctx, phase, [(e.planned.name, SUITES[e.planned.check]) for e in suite_entries], budget)
+        for e, result in zip(suite_entries, results, strict=True):
+            _record(run, progress, result, e)
 
 
 def _run_performance(ctx: GateContext, todo: list[PlanEntry], run: GateRun, progress: Progress) -> None:

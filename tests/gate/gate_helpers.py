@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,3 +64,14 @@ def run_gate(cwd: Path, *args: str, timeout: float = 900, env: dict[str, str] | 
         check=False,
     )
     return GateRun(done.returncode, done.stdout, done.stderr, reports)
+
+
+@contextmanager
+def private_tmpdir() -> Iterator[Path]:
+    """A short TMPDIR for a gate run (PostgreSQL's socket path must stay under ~100 characters), so a test sees
+    exactly the temporary directories that run made and left."""
+    path = Path(tempfile.mkdtemp(prefix="gt-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

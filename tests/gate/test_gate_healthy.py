@@ -5,11 +5,9 @@ suite per phase, a chart per load run, nothing left behind."""
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 
 import pytest
-from gate_helpers import GateRun, run_gate
+from gate_helpers import GateRun, gate_env, private_tmpdir, run_gate
 
 from harness.config.model import GATE_PHASES
 
@@ -18,10 +16,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory: pytest.TempPathFactory) -> GateRun:
-    before = set(Path(tempfile.gettempdir()).glob("harness-gate-*"))
-    run = run_gate(tmp_path_factory.mktemp("gate-healthy"), "--characters", "60")
-    after = set(Path(tempfile.gettempdir()).glob("harness-gate-*"))
-    assert after <= before, f"the gate left its work directory behind: {after - before}"
+    with private_tmpdir() as private_tmp:  # the gate's and the stack's temporary directories go here
+        cwd = tmp_path_factory.mktemp("gate-healthy")
+        run = run_gate(cwd, "--characters", "60", env=gate_env(TMPDIR=str(private_tmp)))
+        left = [p.name for p in private_tmp.iterdir() if p.name.startswith("harness-")]
+    assert not left, f"the gate left temporary directories behind: {left}"
     return run
 
 

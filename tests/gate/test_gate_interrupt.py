@@ -5,22 +5,31 @@ INCONCLUSIVE, exit 4."""
 from __future__ import annotations
 
 import json
-import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]
 import pytest
-from gate_helpers import VERDICT_SCHEMA, gate_env
+from gate_helpers import VERDICT_SCHEMA, gate_env, private_tmpdir
 
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture
+def private_tmp() -> Iterator[Path]:
+    """The gate's and the stack's temporary directories go here, so the test sees exactly what the run left."""
+    with private_tmpdir() as path:
+        yield path
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(tmp_path: Path, sig: int) -> None:
+def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(
+    tmp_path: Path, private_tmp: Path, sig: int
+) -> None:
     import jsonschema
 
     reports = tmp_path / "reports"
@@ -30,7 +39,7 @@ def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(t
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=gate_env(),
+        env=gate_env(TMPDIR=str(private_tmp)),
     )
     assert proc.stderr is not None
     seen: list[str] = []
@@ -44,14 +53,14 @@ def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(t
     time.sleep(4)  # the endpoint suites' pytest child is under way
     tree = psutil.Process(proc.pid).children(recursive=True)
     assert any("pytest" in " ".join(p.cmdline()) for p in tree)
-    dirs = {m for p in tree for m in re.findall(r"/tmp/harness-(?:stack|gate)-[A-Za-z0-9_]+", " ".join(p.cmdline()))}
+    assert [p.name for p in private_tmp.iterdir() if p.name.startswith("harness-")], "no temporary directory seen"
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 4, err[-3000:]
     _gone, alive = psutil.wait_procs(tree, timeout=15)
     assert not alive, f"left running: {[' '.join(p.cmdline())[:120] for p in alive]}"
-    assert all(not Path(d).exists() for d in dirs), dirs
-    assert not list(Path("/tmp").glob(f"harness-gate-*{proc.pid}*"))
+    left = [p.name for p in private_tmp.iterdir() if p.name.startswith("harness-")]
+    assert not left, f"temporary directories left behind: {left}"
     verdict_file = next(reports.glob("gate-*/verdict.json"))
     verdict = json.loads(verdict_file.read_text(encoding="utf-8"))
     jsonschema.validate(verdict, json.loads(VERDICT_SCHEMA.read_text(encoding="utf-8")))

@@ -26,6 +26,7 @@ def _config(path: Path, info: StackInfo, scripts: dict[str, str]) -> Path:
         "[targets.rehearsal.backends.storage]", f'url = "{info.storage_url}"',
         "[targets.rehearsal.source]", f'dsn = "{info.source_dsn}"',
         "[targets.rehearsal.destination]", f'url = "{info.storage_service_url}"',
+        f'token = "{info.storage_read_token}"',
         "[targets.rehearsal.gate]", "rehearse = true",
         "[targets.rehearsal.gate.scripts]", *(f"{k} = '{v}'" for k, v in scripts.items()),
     ]  # fmt: skip
@@ -59,7 +60,10 @@ def unmigrated() -> Iterator[StackInfo]:
 def _env(info: StackInfo, config: Path) -> dict[str, str]:
     # the scripts take their connections from the environment, as the guide's do
     return gate_env(
-        HARNESS_CONFIG=str(config), DATABASE_URL=info.source_dsn, STORAGE_SERVICE_URL=info.storage_service_url
+        HARNESS_CONFIG=str(config),
+        DATABASE_URL=info.source_dsn,
+        STORAGE_SERVICE_URL=info.storage_service_url,
+        STORAGE_TOKEN=info.storage_admin_token,
     )
 
 
@@ -74,7 +78,9 @@ def test_a_declared_rehearsal_migrates_and_rolls_back(unmigrated: StackInfo, tmp
                   "rollback.restore", "rollback.cleanup"):  # fmt: skip
         assert run.check(check)["outcome"] == "pass", run.check(check)
     summary = f"{unmigrated.storage_service_url}/databases/character_db/collections/characters/summary"
-    assert httpx.get(summary, timeout=10).json()["count"] == 0  # the rollback left the destination empty
+    assert (
+        httpx.get(summary, timeout=10, headers=unmigrated.read_headers()).json()["count"] == 0
+    )  # the rollback left the destination empty
 
 
 def test_a_failing_import_script_is_no_go_naming_it(unmigrated: StackInfo, tmp_path: Path) -> None:

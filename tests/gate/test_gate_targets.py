@@ -22,7 +22,8 @@ def _targets_file(path: Path, info: StackInfo | None, environment: str) -> Path:
     legacy = info.legacy_url if info else "http://127.0.0.1:9"
     storage = info.storage_url if info else "http://127.0.0.1:9"
     service = info.storage_service_url if info else "http://127.0.0.1:9"
-    dsn = info.source_dsn if info else "postgresql://nobody@127.0.0.1:9/none"
+    dsn = (info.reader_dsn or info.source_dsn) if info else "postgresql://nobody@127.0.0.1:9/none"
+    token = f'token = "{info.storage_read_token}"' if info else ""
     path.write_text(
         f"""
 [targets.prod]
@@ -35,6 +36,7 @@ url = "{storage}"
 dsn = "{dsn}"
 [targets.prod.destination]
 url = "{service}"
+{token}
 """,
         encoding="utf-8",
     )
@@ -52,7 +54,9 @@ def _state(info: StackInfo) -> dict[str, Any]:
             state[f"source {table}"] = row
     for collection in ("campaigns", "characters"):
         url = f"{info.storage_service_url}/databases/{info.storage_database}/collections/{collection}/summary"
-        state[f"destination {collection}"] = httpx.get(url, timeout=10).json()
+        state[f"destination {collection}"] = (
+            httpx.get(url, timeout=10, headers=info.read_headers()).raise_for_status().json()
+        )
     return state
 
 
@@ -78,6 +82,7 @@ def test_production_writes_nothing_and_runs_only_read_only_checks(production_sta
         "preflight.storage_health",
         "preflight.character_db",
         "preflight.metrics",
+        "preflight.security",
         "snapshot.baseline",
         "migration.verify",
         "data.compare",
@@ -101,7 +106,10 @@ def test_a_missing_database_and_missing_metrics_fail_the_preflight(production_st
     text = config.read_text(encoding="utf-8")
     # the legacy backend's URL names a service that exports none of the guide's metrics (the Storage Service)
     text = text.replace(f'url = "{production_stack.legacy_url}"', f'url = "{production_stack.storage_service_url}"')
-    config.write_text(text + 'database = "no_such_db"\n', encoding="utf-8")
+    config.write_text(
+        text.replace("[targets.prod.destination]", '[targets.prod.destination]\ndatabase = "no_such_db"'),
+        encoding="utf-8",
+    )
     run = run_gate(tmp_path, "--target", "prod", "--only", "preflight", env=gate_env(HARNESS_CONFIG=str(config)))
     assert run.returncode == 1, run.stderr[-3000:]
     assert run.check("preflight.character_db")["outcome"] == "fail"
@@ -130,7 +138,7 @@ def test_plan_lists_what_is_skipped_and_why_without_sending_anything(tmp_path: P
 def test_plan_of_the_embedded_default_runs_every_check(tmp_path: Path) -> None:
     run = run_gate(tmp_path, "--plan")
     assert run.returncode == 0, run.stderr
-    assert "25 of 25 checks run" in run.stdout
+    assert "26 of 26 checks run" in run.stdout
 
 
 @pytest.mark.parametrize(

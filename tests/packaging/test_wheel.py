@@ -149,4 +149,4 @@ def test_the_gate_plans_from_the_installed_wheel_with_its_suites(venv: Path, tmp
     suites = Path(_run([str(venv / "bin" / "python"), "-c", probe], tmp_path).stdout.strip())
     assert suites.is_relative_to(venv) and (suites / "api").is_dir()
     plan = _run([str(venv / "bin" / "harness"), "gate", "--plan"], tmp_path)
-    assert "25 of 25 checks run" in plan.stdout
+    assert "26 of 26 checks run" in plan.stdout
