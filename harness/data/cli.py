@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +22,7 @@ from ..config import Target
 from ..errors import ConfigError, HarnessError, did_you_mean
 from .compare import CompareOptions, compare
 from .export_check import validate_export
+from .merge import merge_reports, read_report
 from .progress import stderr_progress
 from .readers import DestinationReader, SourceReader
 from .reference_mapping import REFERENCE_MAPPING_TOML
@@ -100,6 +104,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return _cmd_against_snapshot(args)
     if args.sample is not None and not 0 < args.sample <= 1:
         raise ConfigError("--sample must be a fraction in (0, 1], e.g. 0.05 for 5% of the key ranges")
+    partition = _partition(args)
+    if args.jobs is not None:
+        return _cmd_jobs(args)
     if args.recheck_after is not None and args.recheck_after < 0:
         raise ConfigError("--recheck-after must be a number of seconds, 0 or more")
     for name, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
@@ -117,9 +124,67 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 checksums=False if args.no_checksums else None,
                 progress=progress,
                 recheck_after=args.recheck_after,
+                partition=partition,
             )
             report = compare(src, dst, settings, options)
         return _emit(report, args)
+
+
+def _partition(args: argparse.Namespace) -> tuple[int, int] | None:
+    if args.partitions is None and args.partition is None:
+        return None
+    if args.partitions is None or args.partition is None or not 0 <= args.partition < args.partitions:
+        raise ConfigError("--partitions N and --partition I go together, with 0 <= I < N")
+    if args.sample is not None:
+        raise ConfigError("--sample and --partitions do not go together; sample the whole, or compare a partition")
+    return args.partition, args.partitions
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    """``--jobs N``: the N partitions as local processes (the same command with --partition I), then merged."""
+    if args.jobs < 1 or args.partitions is not None:
+        raise ConfigError("--jobs N needs N >= 1 and makes the partitions itself (no --partitions)")
+    if not args.target or args.target == "local":
+        raise ConfigError("--jobs needs a named target (each job would start its own local stack)")
+    child = ["data", "compare", "--target", args.target, "--seed", str(args.seed)]
+    child += [a for c in args.collection or () for a in ("--collection", c)]
+    for option, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
+        child += [option, str(value)] if value is not None else []
+    child += ["--no-checksums"] if args.no_checksums else []
+    with tempfile.TemporaryDirectory(prefix="harness-jobs-") as tmp:
+        outputs = [Path(tmp) / f"partition-{i}.json" for i in range(args.jobs)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "harness",
+                    *child,
+                    "--partitions",
+                    str(args.jobs),
+                    "--partition",
+                    str(i),
+                    "--quiet",
+                    "--json",
+                    "--output",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            for i, out in enumerate(outputs)
+        ]
+        for proc in procs:
+            proc.wait()
+        report = merge_reports([read_report(p) for p in outputs if p.exists()] or _none(args.jobs))
+    return _emit(report, args)
+
+
+def _none(parts: int) -> list[dict[str, Any]]:
+    raise HarnessError(f"none of the {parts} jobs wrote a report; run one partition alone to see why")
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    return _emit(merge_reports([read_report(Path(p)) for p in args.reports]), args)
 
 
 def _cmd_against_snapshot(args: argparse.Namespace) -> int:
@@ -245,6 +310,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--side", choices=("source", "destination"), help="with --against-snapshot (default: source)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--partitions", type=int, metavar="N", help="split each collection into N key-range partitions")
+    p.add_argument("--partition", type=int, metavar="I", help="compare partition I (0..N-1) only; merge the reports")
+    p.add_argument("--jobs", type=int, metavar="N", help="run N partitions as local processes and merge them")
     p.add_argument(
         "--recheck-after",
         type=float,
@@ -253,6 +321,11 @@ def register(subparsers: Any) -> None:
     )
     _output_options(p)
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("merge", help="combine the reports of a partitioned compare into one verdict")
+    p.add_argument("reports", nargs="+", metavar="REPORT", help="the --output files of the partitions")
+    _output_options(p)
+    p.set_defaults(func=_cmd_merge)
 
     p = sub.add_parser("snapshot", help="counts, range checksums and record digests of both sides, to a file")
     _target_options(p)

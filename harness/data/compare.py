@@ -30,6 +30,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from ..errors import HarnessError
 from .canonical import Canonical, Canonicalizer, within_tolerance
 from .progress import ProgressFn
 from .readers import RawRecord, Reader, ReadFailure, Summary
@@ -62,6 +63,7 @@ class CompareOptions:
     checksums: bool | None = None  # None: the settings decide
     detail_limit: int = 1000  # differences kept with their details (the rest are counted)
     progress: ProgressFn | None = None  # called as records are settled (harness.data.progress)
+    partition: tuple[int, int] | None = None  # (index, of): compare only this key-range partition
     recheck_after: float | None = None  # read every listed mismatch again after this many seconds (live migrations)
 
 
@@ -134,7 +136,7 @@ class Comparison:
         self.destination = destination
         self.settings = settings
         self.options = options or CompareOptions()
-        self.report = CompareReport("compare")
+        self.report = CompareReport("compare", partition=self.options.partition)
         self._deadline: float | None = None
         self._found = 0
 
@@ -271,21 +273,40 @@ class Comparison:
         chosen = sorted(random.Random(self.options.seed).sample(range(parts), min(k, parts)))
         return [bounds[i] for i in chosen]
 
+    def partition_bounds(self, collection: str) -> Bound | None:
+        """[start, end) of this run's partition (``options.partition``), cut at the source's key quantiles so
+        partitions are about equal and every run computes the same ones; ``None``: an empty partition."""
+        if self.options.partition is None:
+            return None, None
+        index, parts = self.options.partition
+        cut_points = getattr(self.source, "cut_points", None)
+        if cut_points is None:
+            raise HarnessError("--partitions needs a PostgreSQL source (its keys cut the partitions)")
+        cuts = sorted(set(cut_points(collection, None, None, parts)))
+        starts: list[str | None] = [None, *cuts]
+        ends: list[str | None] = [*cuts, None]
+        return (starts[index], ends[index]) if index < len(starts) else None
+
     def _collection(self, collection: str, result: CollectionResult, use_checksums: bool) -> None:
         sample = self.options.sample
+        bounds = self.partition_bounds(collection)
+        if bounds is None:  # fewer keys than partitions: this one holds none
+            result.source_count = result.destination_count = 0
+            return
+        low, high = bounds
         if not use_checksums and sample is None:
             # one pass over everything: the keys read are the counts, so nothing is counted up front
             result.segments = result.segments_streamed = 1
             result.source_count = result.destination_count = 0
             try:
-                self._stream(collection, result, None, None, count=True)
+                self._stream(collection, result, low, high, count=True)
             except (ReadFailure, _Stop):
                 self._recount(collection, result)  # coverage needs the totals
                 raise
             return
         if use_checksums:
-            whole_s = self._summary(self.source, collection)
-            whole_d = self._summary(self.destination, collection)
+            whole_s = self._summary(self.source, collection, low, high)
+            whole_d = self._summary(self.destination, collection, low, high)
             result.source_count, result.destination_count = whole_s.count, whole_d.count
             if whole_s == whole_d and sample is None:
                 result.covered = result.by_checksum = result.equal = whole_s.count
@@ -296,7 +317,7 @@ class Comparison:
             result.destination_count = self._count(self.destination, collection)
         if use_checksums and sample is None:
             result.segments = 1
-            self._bisect(collection, result, None, None, whole_s.count, whole_d.count)
+            self._bisect(collection, result, low, high, whole_s.count, whole_d.count)
             return
         for start, end in self._segments(result.total):  # a sample: ranges picked at random
             self._clock(result)
@@ -373,9 +394,11 @@ class Comparison:
         return reader.summary(collection, start, end)
 
     def _recount(self, collection: str, result: CollectionResult) -> None:
+        bounds = self.partition_bounds(collection) if self.options.partition else None
         for attr, reader in (("source_count", self.source), ("destination_count", self.destination)):
             try:
-                setattr(result, attr, self._count(reader, collection))
+                count = reader.summary(collection, *bounds).count if bounds else self._count(reader, collection)
+                setattr(result, attr, count)
             except ReadFailure:
                 setattr(result, attr, None)  # unknown: coverage is measured against the other side
 

@@ -9,12 +9,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..redaction import redact
 from ..verdict import CheckResult, Finding, Outcome
 
 EQUAL, DIFFERENT, INCOMPLETE, CLEAN = "equal", "different", "incomplete", "clean"
+
+
+def read_json_object(path: Path, what: str, missing_hint: str) -> dict[str, Any]:
+    """A JSON object from a file the harness wrote (a report, a snapshot); every problem is one line."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}; {missing_hint}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable {what} ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a {what}")
+    return data
+
+
 # A data verdict as the one verdict type: a cut-short or unreadable run could not decide.
 OUTCOMES = {EQUAL: Outcome.PASS, CLEAN: Outcome.PASS, DIFFERENT: Outcome.FAIL, INCOMPLETE: Outcome.INCONCLUSIVE}
 MAX_FINDINGS = 50
@@ -118,6 +135,7 @@ class CompareReport:
     stopped: str | None = None  # --max-diffs / --time-limit
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    partition: tuple[int, int] | None = None  # (index, of) of a partitioned run (merge the reports)
 
     @property
     def verdict(self) -> str:
@@ -137,13 +155,15 @@ class CompareReport:
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 3),
             "notes": self.notes,
+            "partition": {"index": self.partition[0], "of": self.partition[1]} if self.partition else None,
         }
 
     def to_json(self) -> str:
         return redact(json.dumps(self.to_dict(), indent=2, default=str))
 
     def summary(self) -> str:
-        lines = [f"data {self.check}: {self.verdict.upper()} in {self.elapsed_s:.1f} s"]
+        part = f" (partition {self.partition[0]} of {self.partition[1]})" if self.partition else ""
+        lines = [f"data {self.check}{part}: {self.verdict.upper()} in {self.elapsed_s:.1f} s"]
         for c in self.collections:
             lines.append(
                 f"  {c.collection:<11} {c.verdict:<10} source {c.source_count} destination {c.destination_count}"

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from ..errors import ConfigError, HarnessError
 from .compare import segment_bounds
 from .readers import Reader, Summary
-from .report import EQUAL, ProblemReport
+from .report import EQUAL, ProblemReport, read_json_object
 from .settings import CompareSettings
 
 FORMAT = "harness-data-snapshot/1"
@@ -138,12 +138,4 @@ def write_snapshot(snap: dict[str, Any], path: Path) -> None:
 
 
 def read_snapshot(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such snapshot; take one with `harness data snapshot --output {path}`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable snapshot ({type(exc).__name__})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: not a data snapshot")
-    return data
+    return read_json_object(path, "snapshot", f"take one with `harness data snapshot --output {path}`")

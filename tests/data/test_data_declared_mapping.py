@@ -345,3 +345,73 @@ def test_recheck_counts_records_still_in_flight(deployment: Deployment) -> None:
     assert (heroes.in_flight, heroes.changed, heroes.missing) == (2, 1, 0), report.summary()
     assert [(d.key, d.kind) for d in report.differences] == [(wrong, "changed")]
     assert report.verdict == "different" and "in flight 2" in report.summary()
+
+
+def test_partitions_merged_equal_the_whole_run(deployment: Deployment, tmp_path: Path) -> None:
+    """--partitions N --partition I (cut at the source's keys) merged with `harness data merge` give what the
+    unpartitioned compare gives; a missing partition makes the merge incomplete; --jobs runs them itself."""
+    codes = sorted(deployment.heroes)
+    deployment.delete("hero_docs", codes[0])
+    deployment.put("hero_docs", codes[-1], {**deployment.get("hero_docs", codes[-1]), "level": 50})
+    deployment.put("guild_docs", "17", {**deployment.get("guild_docs", "17"), "title": "Changed"})
+
+    def harness(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {"HARNESS_CONFIG": str(deployment.config), "PATH": "/usr/bin:/bin"}
+        return subprocess.run(
+            [sys.executable, "-m", "harness", "data", *args], capture_output=True, text=True, timeout=120, env=env
+        )
+
+    def found(report: dict[str, Any]) -> tuple[set[tuple[str, str, str]], dict[str, tuple[int, int, int]]]:
+        keys = {(d["collection"], d["key"], d["kind"]) for d in report["differences"]}
+        counts = {
+            c["collection"]: (c["source_count"], c["destination_count"], c["covered"]) for c in report["collections"]
+        }
+        return keys, counts
+
+    whole = json.loads(harness("compare", "--target", "game", "--json", "--quiet").stdout)
+    outputs = []
+    for i in range(3):
+        out = tmp_path / f"p{i}.json"
+        run = harness(
+            "compare", "--target", "game", "--partitions", "3", "--partition", str(i), "--quiet", "--output", str(out)
+        )
+        assert run.returncode in (0, 1), run.stderr
+        outputs.append(str(out))
+    merged = harness("merge", *outputs, "--json")
+    assert merged.returncode == 1
+    assert found(json.loads(merged.stdout)) == found(whole)
+    assert len(found(whole)[0]) == 3 and json.loads(merged.stdout)["verdict"] == "different"
+    partial = harness("merge", *outputs[:2], "--json")
+    assert json.loads(partial.stdout)["verdict"] == "different"  # what it saw differs, and it says what is missing
+    assert all("partitions 2 of 3 are missing" in c["incomplete"] for c in json.loads(partial.stdout)["collections"])
+    deployment.put("hero_docs", codes[-1], {**deployment.get("hero_docs", codes[-1]), "level": 1})
+    jobs = json.loads(harness("compare", "--target", "game", "--jobs", "2", "--json").stdout)
+    assert "merged 2 of 2 partitions" in jobs["notes"]
+    assert {(d["collection"], d["key"]) for d in jobs["differences"]} >= {("heroes", codes[0]), ("guilds", "17")}
+
+
+def test_a_missing_partition_is_never_equal(deployment: Deployment, tmp_path: Path) -> None:
+    env = {"HARNESS_CONFIG": str(deployment.config), "PATH": "/usr/bin:/bin"}
+    outputs = []
+    for i in (0, 2):  # partition 1 of 3 never ran
+        out = tmp_path / f"p{i}.json"
+        args = [
+            "compare",
+            "--target",
+            "game",
+            "--partitions",
+            "3",
+            "--partition",
+            str(i),
+            "--quiet",
+            "--output",
+            str(out),
+        ]
+        run = subprocess.run([sys.executable, "-m", "harness", "data", *args], capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stdout + run.stderr  # equal data: each partition is equal
+        outputs.append(str(out))
+    run = subprocess.run(
+        [sys.executable, "-m", "harness", "data", "merge", *outputs], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 1 and run.stdout.startswith("data compare: INCOMPLETE"), run.stdout
+    assert "partitions 1 of 3 are missing" in run.stdout

@@ -73,3 +73,34 @@ def test_error_answers_teach_noise(alt: AltDeployment) -> None:
     finally:
         for client in clients.values():
             client.close()
+
+
+def test_contract_only_checks_still_catch_the_references_faults(tmp_path: Path) -> None:
+    """The reference as a named target gets the contract-only defaults (no declared wording or forms); the api
+    suite still fails where the reference breaks the contract: a dropped field, validation answered 400."""
+    from harness.embedded import EmbeddedStack
+
+    with EmbeddedStack(characters=20, seed=3, faults=["legacy:missing_field=name", "storage:error_status=400"]) as info:
+        config = tmp_path / "harness.toml"
+        config.write_text(
+            '[targets.ref]\nenvironment = "staging"\n'
+            f'[targets.ref.backends.legacy]\nurl = "{info.legacy_url}"\n'
+            f'[targets.ref.backends.storage]\nurl = "{info.storage_url}"\n'
+        )
+        selection = "create_and_read or invalid_character_is_422"
+        result = run_pytest(
+            "suites/api",
+            "-q",
+            "--target",
+            "ref",
+            "-k",
+            selection,
+            "--alluredir",
+            str(tmp_path / "allure"),
+            config=config,
+        )
+    failed = {line.split("::")[1].split(" - ")[0] for line in result.stdout.splitlines() if line.startswith("FAILED")}
+    assert "test_create_and_read[legacy]" in failed, result.stdout[-3000:]
+    assert {f for f in failed if f.startswith("test_invalid_character_is_422[storage-")} and not {
+        f for f in failed if f.startswith(("test_invalid_character_is_422[legacy-", "test_create_and_read[storage]"))
+    }, sorted(failed)
