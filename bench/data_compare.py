@@ -72,6 +72,8 @@ def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
                 else:
                     s, d, records = next(src, None), next(dst, None), records + 1
         out["records"] = records  # keys, as the compare counts them
+    elif kind == "raw-floor":
+        out["records"] = _raw_floor(settings, dsn, url, database, os.environ["BENCH_STORAGE_TOKEN"])
     elif kind in ("compare", "compare-checksums"):
         report = compare(source, destination, settings, CompareOptions(checksums=kind == "compare-checksums"))
         out["differences"] = sum(c.differences for c in report.collections)
@@ -100,6 +102,49 @@ def child(kind: str, dsn: str, url: str, database: str) -> dict[str, Any]:
     source.close()
     destination.close()
     return out
+
+
+def _raw_floor(settings: Any, dsn: str, url: str, database: str, token: str) -> int:
+    """The independent floor: the fastest plain reads of the same rows, both sides at once: a psycopg COPY of the
+    declared queries' rows in key order, and a bare keep-alive HTTP loop over the listing pages (bytes, no JSON
+    decoding). Returns the rows read on the source side."""
+    import threading
+
+    import psycopg
+    from psycopg import sql
+
+    from harness.data.readers import embedded
+
+    rows = [0]
+
+    def source() -> None:
+        with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+            for m in settings.mapping.values():
+                query = sql.SQL("COPY (SELECT q.key, q.document FROM ({}) AS q ORDER BY {}) TO STDOUT").format(
+                    embedded(m.source_query()), m.key_order(sql.SQL("q.key"))
+                )
+                with cur.copy(query) as copy:
+                    for block in copy:
+                        rows[0] += bytes(block).count(b"\n")
+
+    def destination() -> None:
+        with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
+            for m in settings.mapping.values():
+                base, after = f"{url}/databases/{database}/collections/{m.destination}/records", None
+                while True:
+                    page = client.get(base, params={"limit": 5000, **({"after": after} if after else {})}).content
+                    marker = page.rfind(b'"next_after":')
+                    tail = page[marker + 13 :].strip(b" }\n")
+                    if marker < 0 or tail.startswith(b"null"):
+                        break
+                    after = tail.strip(b'"').decode()
+
+    threads = [threading.Thread(target=source), threading.Thread(target=destination)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return rows[0]
 
 
 def run_child(kind: str, info: Any) -> dict[str, Any]:
@@ -147,7 +192,7 @@ def bench_size(n: int, diffs: int, rounds: int, with_deepdiff: bool) -> dict[str
         setup = time.perf_counter() - t
         inject_differences(info, diffs)
         result: dict[str, Any] = {"characters": n, "setup_s": setup}
-        kinds = ["floor", "compare", "compare-checksums"]
+        kinds = ["raw-floor", "floor", "compare", "compare-checksums"]
         for round_no in range(rounds):
             for kind in kinds + (["deepdiff"] if with_deepdiff and round_no == 0 else []):
                 run = run_child(kind, info)
@@ -188,6 +233,11 @@ def main() -> None:
             f"{quick['seconds']:17.2f}  {floor['peak_rss_mb']:.0f}/{full['peak_rss_mb']:.0f}/{quick['peak_rss_mb']:.0f}"
             f"   ({full['differences']} differences found, {args.diffs} injected;"
             f" checksums-first read {quick.get('read', '?')} records)"
+        )
+        raw = r["raw-floor"]["seconds"]
+        print(
+            f"{'':>10}  independent floor (COPY + bare HTTP, in parallel) {raw:.2f} s:"
+            f" compare / it = {full['seconds'] / raw:.2f}"
         )
         print(f"{'':>10}  all rounds (s): {r['all']}")
     first = results[0]

@@ -30,7 +30,12 @@ def _cmd_up(args: argparse.Namespace) -> int:
     pg_dsn = args.pg_dsn or os.environ.get("HARNESS_PG_DSN") or None
     stop = threading.Event()
 
+    started = threading.Event()
+
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not started.is_set():
+            started.set()  # a second signal must not cut the clean-up short
+            raise KeyboardInterrupt  # mid-start: stop at once; start() removes what it had made
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -45,6 +50,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
         control = ControlServer(stack)
         control.start()
+        started.set()
         info = stack.with_control_url(control.url)
         if args.json:
             print(info.to_json(), flush=True)
@@ -130,8 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
+    raise KeyboardInterrupt  # SIGTERM runs the same clean-up as Ctrl-C: stacks stopped, children ended
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # `harness up` installs its own
     try:
         return int(args.func(args))
     except HarnessError as exc:

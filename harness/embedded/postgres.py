@@ -32,6 +32,14 @@ class PostgresProvider(Protocol):
 
     def close(self) -> None: ...
 
+    @property
+    def server(self) -> str: ...
+
+    @property
+    def created(self) -> dict[str, list[str]]: ...
+
+    def drop(self, databases: list[str], roles: list[str]) -> None: ...
+
 
 class ExternalPostgres:
     """Databases named ``harness_<random>_<purpose>`` on a server the user names; dropped on close."""
@@ -95,11 +103,25 @@ class ExternalPostgres:
             ) from None
         return make_conninfo(dsn, user=role, password=password)
 
+    @property
+    def server(self) -> str:
+        """Which server this is (host and port, no credentials): a killed stack's leftovers are dropped only
+        by a stack on the same server."""
+        params = conninfo_to_dict(self.admin_dsn)
+        return f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+
+    @property
+    def created(self) -> dict[str, list[str]]:
+        return {"databases": list(self._created), "roles": list(self._roles)}
+
     def close(self) -> None:
-        # databases first, then roles: the roles' grants went with the databases
-        drops = [("database", n, "DROP DATABASE IF EXISTS {} WITH (FORCE)") for n in reversed(self._created)]
-        drops += [("role", r, "DROP ROLE IF EXISTS {}") for r in reversed(self._roles)]
+        self.drop(self._created, self._roles)
         self._created, self._roles = [], []
+
+    def drop(self, databases: list[str], roles: list[str]) -> None:
+        # databases first, then roles: the roles' grants went with the databases
+        drops = [("database", n, "DROP DATABASE IF EXISTS {} WITH (FORCE)") for n in reversed(databases)]
+        drops += [("role", r, "DROP ROLE IF EXISTS {}") for r in reversed(roles)]
         for kind, name, statement in drops:
             try:
                 with psycopg.connect(self.admin_dsn, connect_timeout=5, autocommit=True) as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StackError
+from . import stale
 from .postgres import EmbeddedPostgres, ExternalPostgres, PostgresProvider
 from .processes import ServiceProcess
 
@@ -179,10 +181,15 @@ class EmbeddedStack:
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        self.workdir = Path(tempfile.mkdtemp(prefix="harness-stack-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=stale.PREFIX))
+        stale.record(self.workdir)
         self.postgres = ExternalPostgres(self.pg_dsn) if self.pg_dsn else EmbeddedPostgres(self.workdir)
+        self._remove_stale()
+        stale.record(self.workdir, server=self.postgres.server if self.pg_dsn else "", **self.postgres.created)
         source_dsn = self.postgres.create_database("legacy")
+        stale.record(self.workdir, **self.postgres.created)
         storage_dsn = self.postgres.create_database("storage")
+        stale.record(self.workdir, **self.postgres.created)
         timings["postgres_s"] = time.perf_counter() - t0
 
         fault_env = ",".join(f.spec() for f in self.faults)
@@ -197,6 +204,7 @@ class EmbeddedStack:
         t = time.perf_counter()
         seed.seed_legacy(source_dsn, characters=self.characters, seed=self.seed)
         reader_dsn = self.postgres.create_reader(source_dsn, can_write=self._reader_can_write_sql)
+        stale.record(self.workdir, **self.postgres.created)
         timings["seed_s"] = time.perf_counter() - t
         self.storage_service.wait_healthy()
 
@@ -258,6 +266,20 @@ class EmbeddedStack:
             storage_operator_token=tokens.operator,
         )
         return self.info
+
+    def _remove_stale(self) -> None:
+        """Remove what killed stacks left (see ``stale``), naming each in one line on stderr."""
+        assert self.postgres is not None
+        for workdir, state in stale.stale_stacks():
+            leftovers = {"databases": state.get("databases") or [], "roles": state.get("roles") or []}
+            same_server = bool(self.pg_dsn) and state.get("server") == self.postgres.server
+            if same_server and (leftovers["databases"] or leftovers["roles"]):
+                self.postgres.drop(leftovers["databases"], leftovers["roles"])
+            stale.remove(workdir)
+            dropped = f", dropped {', '.join(leftovers['databases'] + leftovers['roles'])}" if same_server else ""
+            print(
+                f"harness: removed {workdir} of a stack that was killed (pid {state['pid']}){dropped}", file=sys.stderr
+            )
 
     # --- the guide's data scripts (export, validate, import, backup, restore, clean-up), for rehearsals -------
 

@@ -90,13 +90,16 @@ def run_locust(
     says where the load goes before it starts (``announce`` adds the target and backend); raises HarnessError
     if locust cannot start or overruns."""
     users = kwargs.get("users", 10)
+    limit = parse_duration(run_time, "--run-time") + STOP_TIMEOUT_S + MARGIN_S  # bad input: before any output
+    spawn_rate = kwargs.get("spawn_rate")
+    if users < 1 or (spawn_rate is not None and spawn_rate <= 0):
+        raise ConfigError(f"--users must be at least 1 and --spawn-rate above 0 (got {users} and {spawn_rate})")
     where = f" ({announce})" if announce else ""
     print(f"harness load: {users} user(s) for {run_time} -> {redact(host)}{where}", file=sys.stderr, flush=True)
     prefix = Path(verdict_prefix)
     json_path = prefix.with_name(prefix.name + ".json")
     json_path.unlink(missing_ok=True)
     cmd = locust_command(host, verdict_prefix=prefix, run_time=run_time, **kwargs)
-    limit = parse_duration(run_time, "--run-time") + STOP_TIMEOUT_S + MARGIN_S
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env, check=False)
