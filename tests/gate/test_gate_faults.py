@@ -108,3 +108,14 @@ def test_storage_outage_is_not_go_with_the_reason_and_no_hang(tmp_path) -> None:
     later = [c for c in run.verdict["checks"] if c["phase"] not in ("preflight",)]
     assert later and all("preflight did not pass" in c["summary"] for c in later)
     assert elapsed < 120, f"the gate took {elapsed:.0f} s on a Storage Service outage"
+
+
+@pytest.mark.parametrize("fault", ["open_storage", "cross_database", "reader_can_write"])
+def test_an_access_fault_is_no_go_naming_the_request_that_got_through(tmp_path, fault) -> None:  # type: ignore[no-untyped-def]
+    run = run_gate(tmp_path, "--fault", fault, "--characters", "30", "--only", "preflight")
+    assert run.returncode == 1, run.stderr[-3000:]
+    security = run.check("preflight.security")
+    assert security["outcome"] == "fail"
+    assert "got through" in " ".join(f["detail"] for f in security["findings"]), security["findings"]
+    later = [c for c in run.verdict["checks"] if c["phase"] != "preflight"]
+    assert all(c["outcome"] == "skipped" for c in later)

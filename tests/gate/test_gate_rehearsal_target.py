@@ -24,7 +24,7 @@ def _config(path: Path, info: StackInfo, scripts: dict[str, str]) -> Path:
         "[targets.rehearsal]", 'environment = "staging"',
         "[targets.rehearsal.backends.legacy]", f'url = "{info.legacy_url}"',
         "[targets.rehearsal.backends.storage]", f'url = "{info.storage_url}"',
-        "[targets.rehearsal.source]", f'dsn = "{info.source_dsn}"',
+        "[targets.rehearsal.source]", f'dsn = "{info.reader_dsn or info.source_dsn}"',
         "[targets.rehearsal.destination]", f'url = "{info.storage_service_url}"',
         f'token = "{info.storage_read_token}"',
         "[targets.rehearsal.gate]", "rehearse = true",

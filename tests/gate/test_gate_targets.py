@@ -106,6 +106,8 @@ def test_a_missing_database_and_missing_metrics_fail_the_preflight(production_st
     text = config.read_text(encoding="utf-8")
     # the legacy backend's URL names a service that exports none of the guide's metrics (the Storage Service)
     text = text.replace(f'url = "{production_stack.legacy_url}"', f'url = "{production_stack.storage_service_url}"')
+    # a token that may read every database, so the missing one answers 404 rather than 403
+    text = text.replace(production_stack.storage_read_token, production_stack.storage_operator_token)
     config.write_text(
         text.replace("[targets.prod.destination]", '[targets.prod.destination]\ndatabase = "no_such_db"'),
         encoding="utf-8",
