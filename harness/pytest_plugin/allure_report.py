@@ -37,11 +37,14 @@ def label(item: pytest.Item, suite: str | None) -> None:
     """Allure labels of an item of ``suite`` (``None``: not in a suite, no labels)."""
     if suite is None:
         return
-    import allure
 
     known = SUITES.get(suite)
     if known is not None:  # the registered suite markers, so `-m smoke` selects a suite
         item.add_marker(getattr(pytest.mark, suite))
+    if not item.config.pluginmanager.hasplugin("allure_pytest"):
+        return  # `-p no:allure_pytest`: its label markers would be unknown to --strict-markers
+    import allure
+
     names = {m.kwargs.get("label_type") for m in item.iter_markers("allure_label")}
     module = Path(str(item.path)).stem.removeprefix("test_")
     phase = os.environ.get(PARENT_SUITE_ENV)
