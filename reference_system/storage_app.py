@@ -369,7 +369,10 @@ class StorageService:
         database = _name(request.path_params["database"], "database")
         collection = _name(request.path_params["collection"], "collection")
         start, end = _key(request, "start"), _key(request, "end")
-        versions = request.query_params.get("versions", "false").lower() in ("true", "1")
+        values = request.query_params.getlist("versions")
+        if len(values) > 1 or any(v not in ("true", "false") for v in values):
+            raise Problem(422, "Invalid versions", "versions must be true or false, given once")
+        versions = values == ["true"]
         item = "md5(version::text || ':' || document::text)" if versions else "md5(document::text)"
 
         def run() -> Response:
