@@ -44,8 +44,15 @@ def run_time_s(ctx: GateContext) -> float:
     return longest + 30.0
 
 
+def _permissions(ctx: GateContext) -> list[str]:
+    """The gate's own --allow-load / --allow-writes, handed to the locust child (which refuses production load
+    without them, and writes there only with --allow-writes)."""
+    return [flag for flag, given in (("--allow-load", ctx.options.allow_load),
+                                     ("--allow-writes", ctx.options.allow_writes)) if given]  # fmt: skip
+
+
 def _locust_extra(ctx: GateContext, backend: str) -> list[str]:
-    extra = ["--backend", backend, "--target", ctx.child_target]
+    extra = ["--backend", backend, "--target", ctx.child_target, *_permissions(ctx)]
     if ctx.profile.rule_window:
         extra += ["--rule-window", ctx.profile.rule_window]
     if ctx.profile.rule_for:
@@ -152,7 +159,7 @@ def load_compare(ctx: GateContext) -> CheckResult:
                     verdict_prefix=prefix,
                     users=settings.users,
                     run_time=settings.run_time,
-                    extra=["--backend", backend, "--target", ctx.child_target],
+                    extra=["--backend", backend, "--target", ctx.child_target, *_permissions(ctx)],
                 )
                 if run.verdict is None:
                     return inconclusive(check, f"the {backend} run wrote no verdict (exit {run.exit_code})")

@@ -172,3 +172,15 @@ def test_an_unreachable_target_is_inconclusive_quickly(tmp_path: Path) -> None:
     assert run.returncode == 4, run.stderr[-2000:]
     assert run.verdict["verdict"] == "INCONCLUSIVE"
     assert "unreachable" in run.check("preflight.reachable")["summary"]
+
+
+@pytest.mark.slow
+def test_production_load_with_allow_load_runs_and_only_reads(production_stack: StackInfo, tmp_path: Path) -> None:
+    config = _targets_file(tmp_path / "harness.toml", production_stack, "production")
+    before = _state(production_stack)
+    args = ("--target", "prod", "--allow-load", "--only", "performance.load_storage")
+    run = run_gate(tmp_path, *args, env=gate_env(HARNESS_CONFIG=str(config)))
+    assert _state(production_stack) == before, "a production load without --allow-writes wrote"
+    load = run.check("performance.load_storage")
+    assert load["outcome"] == "pass", (load, run.stderr[-2000:])
+    assert load["evidence"]["run"]["requests"] > 0
