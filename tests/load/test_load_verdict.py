@@ -64,10 +64,13 @@ def test_production_target_load_only_reads_unless_allowed(
     monkeypatch.setenv("HARNESS_CONFIG", str(config))
     (tmp_path / "ro").mkdir()
     (tmp_path / "rw").mkdir()
-    read_only = _run(stack.storage_url, tmp_path / "ro", "8s", *SHORT_RULES, "--target", "prod").verdict
+    # load on production needs --allow-load (tests/load/test_load_any_target.py shows the refusal); writes need more
+    read_only = _run(stack.storage_url, tmp_path / "ro", "8s", *SHORT_RULES, "--target", "prod", "--allow-load").verdict
     assert read_only is not None
     assert {e["method"] for e in read_only["run"]["endpoints"]} == {"GET"}
-    allowed = _run(stack.storage_url, tmp_path / "rw", "8s", *SHORT_RULES, "--target", "prod", "--allow-writes")
+    allowed = _run(
+        stack.storage_url, tmp_path / "rw", "8s", *SHORT_RULES, "--target", "prod", "--allow-load", "--allow-writes"
+    )
     assert allowed.verdict is not None
     assert {"POST", "PATCH", "DELETE"} <= {e["method"] for e in allowed.verdict["run"]["endpoints"]}
 
