@@ -369,7 +369,13 @@ class EmbeddedStack:
                 self.postgres.close()
                 self.postgres = None
             if self.workdir is not None:
-                shutil.rmtree(self.workdir, ignore_errors=True)
+                # a process stopped a moment ago (PostgreSQL interrupted while starting) may still write a file
+                # into it while it is removed: try again briefly rather than leave the directory behind
+                for _ in range(20):
+                    shutil.rmtree(self.workdir, ignore_errors=True)
+                    if not self.workdir.exists():
+                        break
+                    time.sleep(0.1)
                 self.workdir = None
 
     def with_control_url(self, url: str) -> StackInfo:
