@@ -53,7 +53,7 @@ class Progress:
         self._status: Any = None
         self._console: Any = None
         self._ticker: threading.Thread | None = None
-        self._ticking = threading.Event()
+        self._halt = threading.Event()
         self._lock = threading.Lock()
         if not quiet and self.stream.isatty():
             from rich.console import Console
@@ -68,7 +68,7 @@ class Progress:
             print(redact(text), file=self.stream, flush=True)
 
     def _stop(self) -> None:
-        self._ticking.clear()
+        self._halt.set()
         if self._ticker is not None and self._ticker is not threading.current_thread():
             self._ticker.join(timeout=2)
         self._ticker = None
@@ -102,16 +102,13 @@ class Progress:
         else:
             with self._lock:
                 print(f"   ... {redact(text())}", file=self.stream, flush=True)
-        self._ticking.set()
+        self._halt.clear()
         self._ticker = threading.Thread(target=self._tick, args=(text,), name="gate-progress", daemon=True)
         self._ticker.start()
 
     def _tick(self, text: Callable[[], str]) -> None:
         last_plain = time.monotonic()
-        while self._ticking.is_set():
-            time.sleep(1.0)
-            if not self._ticking.is_set():
-                return
+        while not self._halt.wait(1.0):  # wakes at once when the check ends, so it never delays the run
             if self._status is not None:
                 self._status.update(redact(text()))
             elif time.monotonic() - last_plain >= PLAIN_EVERY_S:
