@@ -16,9 +16,10 @@ BUDGET_S = 30.0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--characters", type=int, default=10_000)
+    parser.add_argument("--bulk", action="store_true", help="set-based seeding and a direct bulk load (the bench's)")
     args = parser.parse_args()
     started = time.perf_counter()
-    with EmbeddedStack(characters=args.characters, seed=42) as info:
+    with EmbeddedStack(characters=args.characters, seed=42, bulk=args.bulk) as info:
         healthy = time.perf_counter() - started
         t = info.timings
     stopped = time.perf_counter() - started - healthy

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import domain
@@ -266,3 +267,67 @@ def cleanup_storage(storage_url: str, database: str = "character_db", *, token: 
     if response.status_code not in (204, 404):
         raise RuntimeError(f"cleanup of {database} failed: HTTP {response.status_code} {response.text[:200]}")
     provision_storage(storage_url, database, token=token)
+
+
+# --- bulk load, for large rehearsals and benchmarks ---------------------------------------------------------
+
+_TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+# the storage documents of domain.campaign_document / character_document, built by the legacy database itself
+# (a weight keeps domain's float form: 3.0, 0.5, 0.02); tests/reference/test_migration.py holds the two equal
+BULK_DOCUMENTS = {
+    "campaigns": f"""
+        SELECT c.id::text, c.row_version, jsonb_build_object(
+            'name', c.title, 'dungeonMaster', c.dm_name, 'setting', c.setting, 'status', c.status,
+            'createdAt', {_TIMESTAMP.format("c.created_at")}, 'updatedAt', {_TIMESTAMP.format("c.updated_at")})
+        FROM campaigns c ORDER BY c.id""",
+    "characters": f"""
+        SELECT c.id::text, c.row_version, jsonb_build_object(
+            'ownerId', c.owner_id, 'name', c.char_name, 'race', c.race, 'characterClass', c.char_class,
+            'level', c.level, 'hitPoints', c.hp, 'alignment', c.alignment, 'background', c.background,
+            'abilityScores', jsonb_build_object('strength', c.str_score, 'dexterity', c.dex_score,
+                'constitution', c.con_score, 'intelligence', c.int_score, 'wisdom', c.wis_score,
+                'charisma', c.cha_score),
+            'campaignId', c.campaign_id::text,
+            'inventory', coalesce(inv.list, '[]'), 'spells', coalesce(sp.list, '[]'),
+            'createdAt', {_TIMESTAMP.format("c.created_at")}, 'updatedAt', {_TIMESTAMP.format("c.updated_at")})
+        FROM characters c
+        LEFT JOIN LATERAL (
+            SELECT jsonb_agg(jsonb_build_object('name', i.item_name, 'quantity', i.quantity, 'equipped', i.equipped,
+                       'weight', round(i.weight_lb, greatest(1, scale(trim_scale(i.weight_lb))))) ORDER BY i.position)
+            FROM inventory_items i WHERE i.character_id = c.id) inv(list) ON true
+        LEFT JOIN LATERAL (
+            SELECT jsonb_agg(jsonb_build_object('name', s.spell_name, 'level', s.spell_level,
+                       'prepared', s.prepared) ORDER BY s.position)
+            FROM character_spells s WHERE s.character_id = c.id) sp(list) ON true
+        ORDER BY c.id""",
+}
+
+
+def import_bulk(source_dsn: str, storage_dsn: str, database: str = "character_db") -> dict[str, int]:
+    """The migration's result without its export file and HTTP batches: every legacy record's storage document,
+    built in the legacy database, copied straight into the Storage Service's own tables (``ss_records``, which
+    the reference keeps in PostgreSQL), the database and collections provisioned. For rehearsals and benchmarks
+    of millions of records, where ``import_to_storage`` takes many minutes; a real deployment's import goes
+    through its API. Replaces what the collections held. The records imported per collection."""
+    imported: dict[str, int] = {}
+    with psycopg.connect(source_dsn) as src, psycopg.connect(storage_dsn) as dst:
+        dst.execute("INSERT INTO ss_databases (name) VALUES (%s) ON CONFLICT DO NOTHING", (database,))
+        for collection, query in BULK_DOCUMENTS.items():
+            dst.execute("INSERT INTO ss_collections VALUES (%s, %s) ON CONFLICT DO NOTHING", (database, collection))
+            dst.execute("DELETE FROM ss_records WHERE database = %s AND collection = %s", (database, collection))
+            rows = sql.SQL("COPY (SELECT {}, {}, q.* FROM ({}) AS q) TO STDOUT").format(
+                database, collection, sql.SQL(query)
+            )
+            with (
+                src.cursor().copy(rows) as out,
+                dst.cursor().copy("COPY ss_records (database, collection, id, version, document) FROM STDIN") as into,
+            ):
+                for block in out:
+                    into.write(block)
+            row = dst.execute(
+                "SELECT count(*) FROM ss_records WHERE database = %s AND collection = %s", (database, collection)
+            ).fetchone()
+            imported[collection] = row[0] if row else 0
+        dst.commit()
+        dst.execute("ANALYZE ss_records")
+    return imported

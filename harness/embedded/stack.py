@@ -130,6 +130,7 @@ class EmbeddedStack:
         pg_dsn: str | None = None,
         faults: Sequence[str] = (),
         migrate: bool = True,
+        bulk: bool = False,
     ) -> None:
         from reference_system.faults import (  # the launcher's lazy import
             DATA_FAULTS,
@@ -154,6 +155,9 @@ class EmbeddedStack:
         # migrate=False: seeded and provisioned (character_db and its collections exist, empty), not migrated;
         # the caller runs the guide's data scripts itself (export, import, apply_data_faults), as `harness gate`.
         self.migrate = migrate
+        # bulk: the reference's set-based seeding and its direct load of the Storage Service's tables instead of
+        # the guide's export and HTTP import: other (but as deterministic) data, minutes faster at a million
+        self.bulk = bulk
         self.pg_dsn = pg_dsn
         self.workdir: Path | None = None
         self.postgres: PostgresProvider | None = None
@@ -202,14 +206,21 @@ class EmbeddedStack:
         )
         self.storage_service.start()
         t = time.perf_counter()
-        seed.seed_legacy(source_dsn, characters=self.characters, seed=self.seed)
+        (seed.seed_legacy_bulk if self.bulk else seed.seed_legacy)(
+            source_dsn, characters=self.characters, seed=self.seed
+        )
         reader_dsn = self.postgres.create_reader(source_dsn, can_write=self._reader_can_write_sql)
         stale.record(self.workdir, **self.postgres.created)
         timings["seed_s"] = time.perf_counter() - t
         self.storage_service.wait_healthy()
 
         touched: dict[str, list[str]] = {}
-        if self.migrate:
+        if self.migrate and self.bulk:
+            t = time.perf_counter()
+            migration.import_bulk(source_dsn, storage_dsn, STORAGE_DATABASE)
+            timings["migrate_s"] = time.perf_counter() - t
+            touched = self.apply_data_faults()
+        elif self.migrate:
             t = time.perf_counter()
             export_dir = self.workdir / "export"
             migration.export_data(source_dsn, export_dir)
