@@ -74,3 +74,29 @@ def test_sub_ranges_tile_the_range(start: str | None, end: str | None) -> None:
     assert len(parts) == 8 and parts[0][0] == start and parts[-1][1] == end
     assert all(parts[i][1] == parts[i + 1][0] for i in range(7))
     assert all(a is None or b is None or a < b for a, b in parts)
+
+
+@pytest.fixture(scope="module")
+def spread() -> Iterator[tuple[StackInfo, set[str]]]:
+    """Eight changed records among 400, every 50th key: some in every range of the first split."""
+    with EmbeddedStack(characters=400, seed=5) as info:
+        storage = Storage(info)
+        keys = sorted(r["id"] for r in storage.records())
+        changed = set(keys[25::50])
+        for key in changed:
+            storage.edit(key, lambda d: d.update(name=d["name"] + " (changed)"))
+        yield info, changed
+
+
+def test_spread_differences_are_bisected_not_read_in_full(spread: tuple[StackInfo, set[str]]) -> None:
+    """Every sub-range of the first split differs, yet further down most are equal: the bisection keeps
+    splitting ranges larger than factor x threshold instead of reading everything, so it reads a fraction."""
+    info, changed = spread
+    first_split = split_bounds(None, None, SETTINGS.bisection_factor)
+    assert all(any((a is None or a <= k) and (b is None or k < b) for k in changed) for a, b in first_split)
+    report = run_compare(info, SETTINGS, checksums=True)
+    assert {(d.key, d.kind) for d in report.differences} == {(k, "changed") for k in changed}
+    characters = next(c for c in report.collections if c.collection == "characters")
+    read = characters.covered - characters.by_checksum
+    assert characters.coverage == 1.0
+    assert read < characters.total / 4, f"read {read} of {characters.total}"
