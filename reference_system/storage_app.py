@@ -378,10 +378,13 @@ class StorageService:
         def run() -> Response:
             with self.conn() as conn:
                 self._collection_exists(conn, database, collection)
+                # the items in id order from the primary key's index, aggregated as they come (an ordered
+                # aggregate would sort them all again: twice the time of a whole collection's checksum)
                 row = conn.execute(
-                    f"SELECT count(*) AS count, md5(coalesce(string_agg(id || ':' || {item}, ','"
-                    " ORDER BY id), '')) AS checksum FROM ss_records WHERE database = %s AND collection = %s"
-                    " AND (%s::text IS NULL OR id >= %s) AND (%s::text IS NULL OR id < %s)",
+                    f"SELECT count(*) AS count, md5(coalesce(string_agg(item, ','), '')) AS checksum"
+                    f" FROM (SELECT id || ':' || {item} AS item FROM ss_records WHERE database = %s"
+                    " AND collection = %s AND (%s::text IS NULL OR id >= %s) AND (%s::text IS NULL OR id < %s)"
+                    " ORDER BY id) AS ordered",
                     (database, collection, start, start, end, end),
                 ).fetchone()
             assert row is not None  # an aggregate always answers one row
