@@ -182,16 +182,26 @@ def inject_differences(info: Any, count: int) -> None:
         client.post(f"{base}/batch", json={"records": changed}).raise_for_status()
 
 
-def bench_size(n: int, diffs: int, rounds: int, with_deepdiff: bool) -> dict[str, Any]:
+def bench_size(n: int, diffs: int, rounds: int, with_deepdiff: bool, bulk: bool) -> dict[str, Any]:
     """Floor and compares alternate for ``rounds`` rounds; the fastest of each is kept (the machine is shared,
     so the minimum is the figure least disturbed by others), with the highest peak RSS seen."""
     from harness.embedded import EmbeddedStack
 
     t = time.perf_counter()
-    with EmbeddedStack(characters=n, seed=42) as info:
+    with EmbeddedStack(characters=n, seed=42, bulk=bulk) as info:
         setup = time.perf_counter() - t
+        result: dict[str, Any] = {"characters": n, "setup_s": setup, "timings": info.timings}
+        print(f"  {n:>9,} stack ready in {setup:.1f} s {info.timings}", flush=True)
+        # equal data first: the checksums-first compare settles it from range checksums, reading nothing
+        equal = [run_child("compare-checksums", info) for _ in range(rounds)]
+        for run in equal:
+            print(f"  {n:>9,} {'checksums (equal)':<18} {json.dumps(run)}", flush=True)
+        result["checksums-equal"] = {
+            **min(equal, key=lambda r: r["seconds"]),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in equal),
+        }
+        result.setdefault("all", {})["checksums-equal"] = [round(r["seconds"], 2) for r in equal]
         inject_differences(info, diffs)
-        result: dict[str, Any] = {"characters": n, "setup_s": setup}
         kinds = ["raw-floor", "floor", "compare", "compare-checksums"]
         for round_no in range(rounds):
             for kind in kinds + (["deepdiff"] if with_deepdiff and round_no == 0 else []):
@@ -212,6 +222,12 @@ def main() -> None:
     parser.add_argument("--million", action="store_true", help="also run 1,000,000 characters (slow)")
     parser.add_argument("--diffs", type=int, default=100, help="characters changed in the destination per size")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per size, the fastest kept (default 3)")
+    parser.add_argument(
+        "--python-seed",
+        action="store_true",
+        help="seed and migrate the way `harness up` does (Python rows, export, HTTP import: ~13 min at 1M) instead"
+        " of the reference's bulk path (set-based SQL, COPY into the Storage Service's tables)",
+    )
     parser.add_argument("--child", nargs=4, metavar=("KIND", "DSN", "URL", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -220,7 +236,9 @@ def main() -> None:
     sizes = sorted({int(s) for s in args.sizes.split(",")} | ({1_000_000} if args.million else set()))
     # whole-list DeepDiff once, at the smallest size up to DEEPDIFF_MAX (it grows quadratically)
     deepdiff_at = sizes[0] if sizes[0] <= DEEPDIFF_MAX else None
-    results = [bench_size(n, args.diffs, args.rounds, with_deepdiff=n == deepdiff_at) for n in sizes]
+    results = [
+        bench_size(n, args.diffs, args.rounds, with_deepdiff=n == deepdiff_at, bulk=not args.python_seed) for n in sizes
+    ]
 
     print(
         "\ncharacters  floor s  compare s  ratio  records/s  checksums-first s  peak RSS MB (floor/compare/checksums)"
@@ -238,6 +256,13 @@ def main() -> None:
         print(
             f"{'':>10}  independent floor (COPY + bare HTTP, in parallel) {raw:.2f} s:"
             f" compare / it = {full['seconds'] / raw:.2f}"
+        )
+        eq = r["checksums-equal"]
+        print(
+            f"{'':>10}  checksums first on equal data {eq['seconds']:.2f} s (read {eq.get('read', '?')} records,"
+            f" peak RSS {eq['peak_rss_mb']:.0f} MB); with {args.diffs} changes {quick['seconds']:.2f} s"
+            f" (read {quick.get('read', '?')} of {quick['records']:,}); raw-floor peak RSS"
+            f" {r['raw-floor']['peak_rss_mb']:.0f} MB; setup {r['setup_s']:.0f} s"
         )
         print(f"{'':>10}  all rounds (s): {r['all']}")
     first = results[0]
