@@ -61,6 +61,18 @@ class Canonicalizer:
         self._plan: Callable[[Mapping[str, Any]], Canonical | None] | None = None
         self._compiled = 0
 
+    def agrees_with(self, other: Canonicalizer) -> bool:
+        """Whether this and ``other`` map every raw record alike (the same renames, ignored fields, precision,
+        zone for naive times): then two records equal as read are equal in canonical form, so ``==`` on the raw
+        records settles them without mapping either (the compare's fast path; a mismatch is mapped as usual)."""
+        return (
+            self.renames == other.renames
+            and self.ignore == other.ignore
+            and self.digits == other.digits
+            and self.timestamp_fields == other.timestamp_fields
+            and _zone_name(self.naive_zone) == _zone_name(other.naive_zone)
+        )
+
     def __call__(self, raw: Mapping[str, Any]) -> Canonical:
         if self._plan is not None:
             out = self._plan(raw)
@@ -173,6 +185,10 @@ class Canonicalizer:
         exec(compile(source, "<canonical plan>", "exec"), namespace)
         plan: Callable[[Mapping[str, Any]], Canonical | None] = namespace["plan"]
         return plan
+
+
+def _zone_name(zone: dt.tzinfo) -> str:
+    return "UTC" if zone is dt.UTC else str(getattr(zone, "key", zone))
 
 
 class _ListPlan:

@@ -313,20 +313,22 @@ class Comparison:
                 self._recount(collection, result)  # coverage needs the totals
                 raise
             return
+        if use_checksums and sample is None:
+            # the first split is summarised up front, instead of the whole range: the same one pass over the
+            # data when both sides agree, and no pass thrown away when they differ; its counts are the totals
+            parts = self._split(collection, low, high)
+            summaries = [self._summaries(collection, a, b) for a, b in parts]
+            result.source_count = sum(s.count for s, _ in summaries)
+            result.destination_count = sum(d.count for _, d in summaries)
+            first = (parts, summaries)
+            self._bisect(collection, result, low, high, result.source_count, result.destination_count, first)
+            return
         if use_checksums:
             whole_s, whole_d = self._summaries(collection, low, high)
             result.source_count, result.destination_count = whole_s.count, whole_d.count
-            if whole_s == whole_d and sample is None:
-                result.covered = result.by_checksum = result.equal = whole_s.count
-                result.segments = 1
-                return
         else:
             result.source_count = self._count(self.source, collection)
             result.destination_count = self._count(self.destination, collection)
-        if use_checksums and sample is None:
-            result.segments = 1
-            self._bisect(collection, result, low, high, whole_s.count, whole_d.count)
-            return
         for start, end in self._segments(result.total):  # a sample: ranges picked at random
             self._clock(result)
             result.segments += 1
@@ -348,16 +350,25 @@ class Comparison:
         return None
 
     def _bisect(
-        self, collection: str, result: CollectionResult, start: str | None, end: str | None, s_count: int, d_count: int
+        self,
+        collection: str,
+        result: CollectionResult,
+        start: str | None,
+        end: str | None,
+        s_count: int,
+        d_count: int,
+        first: tuple[list[Bound], list[tuple[Summary, Summary]]] | None = None,
     ) -> None:
         """[start, end) differs: below ``bisection_threshold`` records read it, else split it into
-        ``bisection_factor`` sub-ranges, settle the equal ones by count + checksum and recurse into the others."""
-        if max(s_count, d_count) <= self.settings.bisection_threshold:
+        ``bisection_factor`` sub-ranges, settle the equal ones by count + checksum and recurse into the others.
+        ``first``: the sub-ranges and their summaries, already known (the collection's first split)."""
+        small = max(s_count, d_count) <= self.settings.bisection_threshold
+        if small and (first is None or any(s != d for s, d in first[1])):
             result.segments_streamed += 1
             self._stream(collection, result, start, end)
             return
-        parts = self._split(collection, start, end)
-        if len(parts) < 2:  # nothing to cut at (no keys on the source in this range): read it
+        parts = first[0] if first is not None else self._split(collection, start, end)
+        if len(parts) < 2 and first is None:  # nothing to cut at (no keys on the source in this range): read it
             result.segments_streamed += 1
             self._stream(collection, result, start, end)
             return
@@ -367,10 +378,12 @@ class Comparison:
             self._clock(result)
             result.segments += 1
             checked += 1
-            differing = self._differing(collection, result, a, b)
-            if differing is None:
+            s, d = first[1][index] if first is not None else self._summaries(collection, a, b)
+            if s == d:
+                result.covered += s.count
+                result.by_checksum += s.count
+                result.equal += s.count
                 continue
-            s, d = differing
             mismatched += 1
             if (
                 dense_possible
@@ -452,6 +465,7 @@ class Comparison:
         canon_s = Canonicalizer(self.settings, collection, self.source.side)
         canon_d = Canonicalizer(self.settings, collection, self.destination.side)
         tolerance = self.settings.for_collection(self.settings.tolerance, collection)
+        raw_equal_settles = canon_s.agrees_with(canon_d)  # then equal records need no mapping at all
         src_iter = self.source.read(collection, start, end)
         dst_iter = self.destination.read(collection, start, end)
         only_src = only_dst = both = equal = 0  # kept in locals: this loop runs once per record
@@ -474,6 +488,10 @@ class Comparison:
                     d = next(dst, None)
                 else:
                     both += 1
+                    if raw_equal_settles and s[1] == d[1]:
+                        equal += 1
+                        s, d = next(src, None), next(dst, None)
+                        continue
                     a, b = canon_s(s[1]), canon_d(d[1])
                     if a == b or (tolerance and a == within_tolerance(a, b, tolerance)):
                         equal += 1

@@ -149,3 +149,18 @@ def test_bad_settings_are_one_line(section: dict[str, object], message: str) -> 
     with pytest.raises(ConfigError, match="compare settings") as err:
         parse_compare_settings(section)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_raw_equality_settles_only_where_both_sides_map_alike() -> None:
+    """The compare's fast path (records equal as read are equal) holds only for canonicalizers with the same
+    rules: the declared query builds the destination's form, so its two sides agree; a table's renames do not."""
+    query = parse_compare_settings({})
+    assert Canonicalizer(query, "characters", "source").agrees_with(Canonicalizer(query, "characters", "destination"))
+    tables = table_settings()
+    assert not Canonicalizer(tables, "characters", "source").agrees_with(
+        Canonicalizer(tables, "characters", "destination")
+    )
+    zoned = parse_compare_settings({"source_timezone": "Europe/Berlin"})
+    assert not Canonicalizer(zoned, "characters", "source").agrees_with(
+        Canonicalizer(zoned, "characters", "destination")
+    )
