@@ -1,8 +1,9 @@
 """Data parity at scale: `python bench/data_compare.py [--sizes 10000,100000] [--million] [--diffs 100]`.
 
-For each size it starts the embedded default with that many characters (their campaigns, items and spells),
-changes ``--diffs`` characters in the destination (a name, the version kept), then measures, each in a fresh
-child process so its peak RSS is its own:
+For each size it starts the embedded default with that many characters (their campaigns, items and spells;
+seeded and loaded on the reference's bulk path unless ``--python-seed``), runs the checksums-first compare on
+the equal data, changes ``--diffs`` characters in the destination (a name, the version kept), then measures,
+each in a fresh child process so its peak RSS is its own:
 
 - floor: merely reading both sides (the same readers and page prefetching, records drained in key order);
 - compare: the record-by-record compare, every record read (``--no-checksums``), and the default compare
