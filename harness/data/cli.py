@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Target
+from ..config.run import resolve_run
 from ..errors import ConfigError, HarnessError, did_you_mean
 from .compare import CompareOptions, compare
 from .export_check import validate_export
@@ -83,7 +84,7 @@ def _emit(report: CompareReport | ProblemReport | RecordViews, args: argparse.Na
 def _open(args: argparse.Namespace) -> Any:
     from ..targets import open_target
 
-    return open_target(args.target, characters=args.characters)
+    return open_target(resolve_run(target=args.target), characters=args.characters)
 
 
 def _collections(args: argparse.Namespace, settings: CompareSettings) -> tuple[str, ...]:
@@ -144,9 +145,10 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
     """``--jobs N``: the N partitions as local processes (the same command with --partition I), then merged."""
     if args.jobs < 1 or args.partitions is not None:
         raise ConfigError("--jobs N needs N >= 1 and makes the partitions itself (no --partitions)")
-    if not args.target or args.target == "local":
+    run = resolve_run(target=args.target)
+    if run.embedded:
         raise ConfigError("--jobs needs a named target (each job would start its own local stack)")
-    child = ["data", "compare", "--target", args.target, "--seed", str(args.seed)]
+    child = ["data", "compare", *run.child_target_option(), "--seed", str(args.seed)]
     child += [a for c in args.collection or () for a in ("--collection", c)]
     for option, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
         child += [option, str(value)] if value is not None else []

@@ -21,8 +21,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..config import Target, load_config, resolve_settings, resolve_target
+from ..config import Target
 from ..config.model import GATE_PHASES, GATE_PROFILES, LOCAL, Backend, Destination, Source
+from ..config.run import resolve_run
 from ..errors import ConfigError
 from ..redaction import redact
 from ..targets import local_target_of
@@ -135,16 +136,14 @@ def _environ(**values: str) -> Iterator[None]:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     options = _options(args)
-    config = load_config()
-    settings = resolve_settings(config, target=options.target)
-    named = resolve_target(config, settings.target)
-    embedded = named is None
+    resolved = resolve_run(target=options.target)
+    config, named, embedded = resolved.config, resolved.named, resolved.embedded
     if options.faults and not embedded:
         raise ConfigError("--fault applies to the embedded default only; a named target is tested as it is")
     profile_name = options.profile or (named.gate.profile if named else None) or "quick"
     profile = PROFILES[profile_name]
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    target_name = named.name if named else LOCAL
+    target_name = resolved.target_name
 
     if options.plan_only:
         target = named or _placeholder_local()
