@@ -145,6 +145,10 @@ class ThresholdSettings:
     """``[targets.X.thresholds]``: what a load run is judged against besides the alert rules (harness.load)."""
 
     rules: str | None = None  # the Prometheus rule file; None: the shipped one
+    # the counter of every request, read beside an error-rate rule's error counter (which has no series before
+    # the first error) to tell "no errors" from "no traffic"; None: the error counter's name with
+    # ``requests_total`` for ``errors_total``/``failures_total`` (the guide's naming)
+    requests_metric: str | None = None
     window: str | None = None  # a duration ("30s"): every rule's range window instead of its own
     for_: str | None = None  # the key ``for``: every rule's ``for`` instead of its own
     max_generator_cpu: float | None = None  # a load generator above this CPU % makes the run invalid

@@ -31,7 +31,7 @@ def rules_path(ctx: GateContext) -> str:
 
 
 def alert_rules(ctx: GateContext) -> RuleSet:
-    return load_rules(rules_path(ctx))
+    return load_rules(rules_path(ctx)).with_requests_metric(ctx.target.thresholds.requests_metric)
 
 
 def run_time_s(ctx: GateContext) -> float:

@@ -40,7 +40,8 @@ def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
     window = parse_duration(args.window, "--window") if args.window else None
     for_raw: str | None = getattr(args, "for_", None)
     for_ = parse_duration(for_raw, "--for") if for_raw else None
-    return load_rules(path).with_timing(window, for_, "option --window", "option --for")
+    rules = load_rules(path).with_requests_metric(target.thresholds.requests_metric)
+    return rules.with_timing(window, for_, "option --window", "option --for")
 
 
 def _cmd_check_latency(args: argparse.Namespace) -> int:
