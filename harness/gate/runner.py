@@ -100,6 +100,9 @@ def run_plan(ctx: GateContext, plan: list[PlanEntry], progress: Progress) -> Gat
                 )
                 run.results.append(result)
         progress.note("interrupted: the checks under way were stopped and cleaned up")
+    # a phase records its skipped checks before the ones it runs: reports list them in the runbook's order
+    order = {e.planned.check: i for i, e in enumerate(plan)}
+    run.results.sort(key=lambda r: order.get(r.check, len(order)))
     run.elapsed_s = time.monotonic() - started
     return run
 

@@ -11,6 +11,8 @@ import pytest
 from alt_impl.launcher import AltDeployment, alt_deployment, targets_file
 from gate_helpers import gate_env, run_gate
 
+from harness.gate.plan import RUNBOOK
+
 pytestmark = pytest.mark.slow
 
 # the deployment's alert rules: the guide's two rules over its own metric names
@@ -58,6 +60,8 @@ def test_declared_names_let_the_gate_decide_go(alt: AltDeployment, tmp_path: Pat
     # no data sections: the data checks say why they did not run, the access probes too
     assert "names no source and no destination" in run.check("data.compare")["summary"]
     assert "names no source and no destination" in run.check("preflight.security")["summary"]
+    # every check is reported, skipped or not, in the runbook's order
+    assert [c["check"] for c in run.verdict["checks"]] == [c.check for c in RUNBOOK]
 
 
 def test_metrics_named_otherwise_fail_the_preflight_naming_what_to_declare(alt: AltDeployment, tmp_path: Path) -> None:
