@@ -8,28 +8,27 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from .config import Config, Target, load_config, resolve_settings, resolve_target
+from .config import Target
 from .config.loader import local_target
 from .config.model import LOCAL, SecurityProbes
+from .config.run import RunContext
+from .errors import ConfigError
 
 if TYPE_CHECKING:  # the embedded launcher is imported only when a local target is started
     from .embedded import StackInfo
 
 
 @contextmanager
-def open_target(
-    name: str | None = None, *, config: Config | None = None, characters: int | None = None, faults: Sequence[str] = ()
-) -> Iterator[Target]:
-    """Yield the target named by ``name`` (option) > ``HARNESS_TARGET`` > file > ``local``."""
-    config = config or load_config()
-    settings = resolve_settings(config, target=name)
-    target = resolve_target(config, settings.target)
-    if target is not None:
-        yield target
+def open_target(run: RunContext, *, characters: int | None = None, faults: Sequence[str] = ()) -> Iterator[Target]:
+    """Yield the run's target: the named one as it is, or the embedded default, started for the duration."""
+    if run.named is not None:
+        if faults:
+            raise ConfigError("--fault applies to the embedded default only; a named target is tested as it is")
+        yield run.named
         return
     from .embedded import EmbeddedStack
 
-    local = config.local
+    local = run.config.local
     stack = EmbeddedStack(
         characters=local.characters if characters is None else characters,
         seed=local.seed,

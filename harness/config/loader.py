@@ -98,6 +98,7 @@ SECTION_KEYS: dict[str, KeyTypes] = {
     },
     "thresholds": {
         "rules": str,
+        "requests_metric": str,
         "window": str,
         "for": str,
         **dict.fromkeys(RUN_LIMITS, NUMBER),
@@ -312,6 +313,7 @@ class _Reader:
             endpoints.append((endpoint, self.limits(limits, where + ".")))
         return ThresholdSettings(
             rules=values.get("rules"),
+            requests_metric=values.get("requests_metric"),
             window=window,
             for_=for_,
             max_generator_cpu=None if cpu is None else float(cpu),

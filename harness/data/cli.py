@@ -16,22 +16,18 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Target
+from ..config.run import resolve_run
 from ..errors import ConfigError, HarnessError, did_you_mean
-from .compare import CompareOptions, compare
-from .export_check import validate_export
-from .merge import merge_reports, read_report
-from .progress import stderr_progress
-from .readers import DestinationReader, SourceReader
-from .reference_mapping import REFERENCE_MAPPING_TOML
-from .refs import check_refs
-from .report import CompareReport, ProblemReport
-from .settings import CompareSettings
-from .show import RecordViews, show_record
-from .snapshot import changed_since, read_snapshot, snapshot, write_snapshot
-from .verify import verify
+
+if TYPE_CHECKING:  # each command imports what it runs: every `harness` command builds this parser, and the
+    # readers, the compare and the export check pull in psycopg, httpx, deepdiff and jsonschema
+    from .readers import DestinationReader, SourceReader
+    from .report import CompareReport, ProblemReport
+    from .settings import CompareSettings
+    from .show import RecordViews
 
 
 @contextmanager
@@ -45,6 +41,8 @@ def open_sides(
         raise ConfigError(f"target {target.name!r} has no [targets.{target.name}.source] dsn; data checks need it")
     if destination and target.destination is None:
         raise ConfigError(f"target {target.name!r} has no [targets.{target.name}.destination] url; data checks need it")
+    from .readers import DestinationReader, SourceReader
+
     with contextlib.ExitStack() as stack:
         src = dst = None
         if source and target.source is not None:
@@ -83,7 +81,7 @@ def _emit(report: CompareReport | ProblemReport | RecordViews, args: argparse.Na
 def _open(args: argparse.Namespace) -> Any:
     from ..targets import open_target
 
-    return open_target(args.target, characters=args.characters)
+    return open_target(resolve_run(target=args.target), characters=args.characters)
 
 
 def _collections(args: argparse.Namespace, settings: CompareSettings) -> tuple[str, ...]:
@@ -100,6 +98,9 @@ def _collections(args: argparse.Namespace, settings: CompareSettings) -> tuple[s
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import CompareOptions, compare
+    from .progress import stderr_progress
+
     if args.against_snapshot:
         return _cmd_against_snapshot(args)
     if args.sample is not None and not 0 < args.sample <= 1:
@@ -142,11 +143,14 @@ def _partition(args: argparse.Namespace) -> tuple[int, int] | None:
 
 def _cmd_jobs(args: argparse.Namespace) -> int:
     """``--jobs N``: the N partitions as local processes (the same command with --partition I), then merged."""
+    from .merge import merge_reports, read_report
+
     if args.jobs < 1 or args.partitions is not None:
         raise ConfigError("--jobs N needs N >= 1 and makes the partitions itself (no --partitions)")
-    if not args.target or args.target == "local":
+    run = resolve_run(target=args.target)
+    if run.embedded:
         raise ConfigError("--jobs needs a named target (each job would start its own local stack)")
-    child = ["data", "compare", "--target", args.target, "--seed", str(args.seed)]
+    child = ["data", "compare", *run.child_target_option(), "--seed", str(args.seed)]
     child += [a for c in args.collection or () for a in ("--collection", c)]
     for option, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
         child += [option, str(value)] if value is not None else []
@@ -184,10 +188,14 @@ def _none(parts: int) -> list[dict[str, Any]]:
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
+    from .merge import merge_reports, read_report
+
     return _emit(merge_reports([read_report(Path(p)) for p in args.reports]), args)
 
 
 def _cmd_against_snapshot(args: argparse.Namespace) -> int:
+    from .snapshot import changed_since, read_snapshot
+
     snap = read_snapshot(Path(args.against_snapshot))
     side = args.side or "source"
     with (
@@ -200,6 +208,8 @@ def _cmd_against_snapshot(args: argparse.Namespace) -> int:
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> int:
+    from .snapshot import snapshot, write_snapshot
+
     want_src, want_dst = args.side in ("source", "both"), args.side in ("destination", "both")
     with _open(args) as target, open_sides(target, source=want_src, destination=want_dst) as (settings, src, dst):
         snap = snapshot(src, dst, settings, _collections(args, settings))
@@ -212,6 +222,8 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    from .show import show_record
+
     with _open(args) as target, open_sides(target) as (settings, src, dst):
         assert src is not None and dst is not None
         collection = args.collection or ("characters" if "characters" in settings.mapping else settings.collections[0])
@@ -220,6 +232,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+
     with _open(args) as target, open_sides(target) as (settings, src, dst):
         assert src is not None and dst is not None
         report = verify(src, dst, _collections(args, settings))
@@ -227,12 +241,16 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_refs(args: argparse.Namespace) -> int:
+    from .refs import check_refs
+
     want_src, want_dst = args.side in ("source", "both"), args.side in ("destination", "both")
     with _open(args) as target, open_sides(target, source=want_src, destination=want_dst) as (settings, src, dst):
         return _emit(check_refs(src, dst, settings), args)
 
 
 def _cmd_validate_export(args: argparse.Namespace) -> int:
+    from .export_check import validate_export
+
     schemas = _schemas(args.schema) if args.schema else None
     return _emit(validate_export(Path(args.file), Path(args.manifest) if args.manifest else None, schemas), args)
 
@@ -258,6 +276,8 @@ def _schemas(specs: list[str]) -> dict[str, dict[str, Any]]:
 
 def _cmd_mapping(args: argparse.Namespace) -> int:
     """The reference's mapping as the tables of a target's section, ready to paste and edit."""
+    from .reference_mapping import REFERENCE_MAPPING_TOML
+
     print(REFERENCE_MAPPING_TOML.strip().replace("[collections.", f"[targets.{args.target_name}.compare.collections."))
     return 0
 

@@ -1,7 +1,8 @@
 """``validate-export``: the guide's ``validate_export`` for the JSON Lines export and its manifest.
 
 Every line must be one JSON object ``{"collection", "id", "version", "document"}`` whose document matches the
-JSON Schema of its collection (the reference's storage form unless others are given: ``--schema C=FILE``);
+JSON Schema of its collection (the storage form of ``contracts/character-storage-documents.schema.json``
+unless others are given: ``--schema C=FILE``);
 ids must increase strictly within a collection (so a repeated id is caught
 without holding ids in memory); per-collection counts and SHA-256 checksums of the lines, and the SHA-256 of the
 whole file, must match ``manifest.json``. A problem is reported as ``file:line: reason``; the file is streamed.
@@ -19,100 +20,22 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .. import contracts
 from ..errors import HarnessError
+from .documents import collection_schemas
 from .report import ProblemReport
 
 EXPORT_FORMAT = "character-export/1"
-RECORD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")  # the Storage Service's id pattern
-_TIMESTAMP = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$"}
-_TEXT = {"type": "string"}
-_INT = {"type": "integer"}
-DOCUMENT_SCHEMAS: dict[str, dict[str, Any]] = {
-    "campaigns": {
-        "type": "object",
-        "required": ["name", "dungeonMaster", "setting", "status", "createdAt", "updatedAt"],
-        "properties": {
-            "name": _TEXT,
-            "dungeonMaster": _TEXT,
-            "setting": _TEXT,
-            "status": _TEXT,
-            "createdAt": _TIMESTAMP,
-            "updatedAt": _TIMESTAMP,
-        },
-    },
-    "characters": {
-        "type": "object",
-        "required": [
-            "ownerId",
-            "name",
-            "race",
-            "characterClass",
-            "level",
-            "abilityScores",
-            "hitPoints",
-            "alignment",
-            "background",
-            "campaignId",
-            "inventory",
-            "spells",
-            "createdAt",
-            "updatedAt",
-        ],
-        "properties": {
-            "ownerId": _TEXT,
-            "name": {"type": "string", "minLength": 1},
-            "race": _TEXT,
-            "characterClass": _TEXT,
-            "level": {"type": "integer", "minimum": 1, "maximum": 20},
-            "abilityScores": {
-                "type": "object",
-                "required": ["strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma"],
-                "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 30},
-            },
-            "hitPoints": {"type": "integer", "minimum": 1},
-            "alignment": _TEXT,
-            "background": _TEXT,
-            "campaignId": {"type": ["string", "null"]},
-            "inventory": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "quantity", "weight", "equipped"],
-                    "properties": {
-                        "name": _TEXT,
-                        "quantity": _INT,
-                        "weight": {"type": "number", "minimum": 0},
-                        "equipped": {"type": "boolean"},
-                    },
-                },
-            },
-            "spells": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "level", "prepared"],
-                    "properties": {
-                        "name": _TEXT,
-                        "level": {"type": "integer", "minimum": 0, "maximum": 9},
-                        "prepared": {"type": "boolean"},
-                    },
-                },
-            },
-            "createdAt": _TIMESTAMP,
-            "updatedAt": _TIMESTAMP,
-        },
-    },
-}
 
 
-def _record_problem(record: Any, validators: dict[str, Draft202012Validator]) -> str | None:
+def _record_problem(record: Any, validators: dict[str, Draft202012Validator], record_id: re.Pattern[str]) -> str | None:
     if not isinstance(record, dict):
         return f"expected a JSON object, got {type(record).__name__}"
     if set(record) != {"collection", "id", "version", "document"}:
         return f"keys must be collection, id, version, document; got {', '.join(sorted(record))}"
     if record["collection"] not in validators:
         return f"unknown collection {record['collection']!r} (expected {', '.join(validators)})"
-    if not isinstance(record["id"], str) or not RECORD_ID.match(record["id"]):
+    if not isinstance(record["id"], str) or not record_id.match(record["id"]):
         return f"id {record['id']!r} is not a valid record id"
     version = record["version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -127,10 +50,11 @@ def _record_problem(record: Any, validators: dict[str, Draft202012Validator]) ->
 def validate_export(
     path: Path, manifest_path: Path | None = None, schemas: Mapping[str, dict[str, Any]] | None = None
 ) -> ProblemReport:
-    """``schemas``: a JSON Schema per collection for its documents (default: the reference's storage form); a
+    """``schemas``: a JSON Schema per collection for its documents (default: the shipped storage documents); a
     line of a collection without one is reported as an unknown collection."""
     report = ProblemReport("validate-export")
-    validators = {name: Draft202012Validator(s) for name, s in (schemas or DOCUMENT_SCHEMAS).items()}
+    validators = {name: Draft202012Validator(s) for name, s in (schemas or collection_schemas()).items()}
+    record_id = re.compile(contracts.load(contracts.STORAGE_SERVICE)["components"]["schemas"]["RecordId"]["pattern"])
     started = time.monotonic()
     if not path.is_file():
         raise HarnessError(f"{path}: no such export file; pass the export.jsonl written by the export step")
@@ -156,7 +80,7 @@ def validate_export(
                 continue
             if truncated:
                 report.add("truncated", where, "the last line has no newline: the file may be cut short")
-            problem = _record_problem(record, validators)
+            problem = _record_problem(record, validators, record_id)
             if problem:
                 report.add("schema", where, problem)
                 continue

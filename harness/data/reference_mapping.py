@@ -7,10 +7,19 @@ tables. ``harness data mapping`` prints it as a starting point for another deplo
 The queries build the storage document each legacy row becomes in the reference migration (the guide's
 "convert database models to storage models"), inside PostgreSQL, so that range checksums are computed on the
 source exactly as the Storage Service computes them. The destination's renames map the storage document into
-the canonical names differences are reported in (the Character Service API's).
+the canonical names differences are reported in (the Character Service API's); they are not written here but
+taken from the ``x-api-name`` of each field of the shipped storage documents schema (``documents``).
 """
 
-REFERENCE_MAPPING_TOML = r'''
+from .documents import api_names
+
+
+def _renames(collection: str) -> str:
+    pairs = "".join(f'{field} = "{api}"\n' for field, api in api_names(collection).items())
+    return f"\n[collections.{collection}.renames.destination]\n{pairs}"
+
+
+_CAMPAIGNS = r'''
 [collections.campaigns]
 destination = "campaigns"
 api = "/campaigns/{key}"
@@ -25,12 +34,9 @@ SELECT c.id AS key, c.row_version AS version,
        ) AS document
 FROM campaigns c
 """
+'''
 
-[collections.campaigns.renames.destination]
-dungeonMaster = "dungeon_master"
-createdAt = "created_at"
-updatedAt = "updated_at"
-
+_CHARACTERS = r'''
 [collections.characters]
 destination = "characters"
 api = "/characters/{key}"
@@ -62,16 +68,9 @@ SELECT c.id AS key, c.row_version AS version,
        ) AS document
 FROM characters c
 """
+'''
 
-[collections.characters.renames.destination]
-ownerId = "owner"
-characterClass = "class"
-abilityScores = "abilities"
-hitPoints = "hit_points"
-campaignId = "campaign_id"
-createdAt = "created_at"
-updatedAt = "updated_at"
-
+_CHILDREN = r"""
 # child tables: the query above reads them; declared so check-refs finds orphans and duplicate positions
 [collections.characters.children.inventory]
 table = "inventory_items"
@@ -85,4 +84,6 @@ order = "position"
 
 [collections.characters.references]
 campaign_id = "campaigns"
-'''
+"""
+
+REFERENCE_MAPPING_TOML = _CAMPAIGNS + _renames("campaigns") + _CHARACTERS + _renames("characters") + _CHILDREN

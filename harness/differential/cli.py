@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from ..config import load_config, resolve_settings
 from ..config.model import BACKENDS, DifferentialSettings
+from ..config.run import resolve_run
 from ..errors import ConfigError
 
 
@@ -49,12 +49,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from ..targets import open_target
     from .machine import Divergence, run_differential
 
-    config = load_config()
-    settings = resolve_settings(config, target=args.target, allow_writes=args.allow_writes)
+    run = resolve_run(target=args.target, allow_writes=args.allow_writes)
     profile = select_profile(args.profile)
     print(profile.describe())
-    with open_target(args.target, config=config, characters=args.characters) as target:
-        if target.is_production and not settings.allow_writes:
+    with open_target(run, characters=args.characters) as target:
+        if target.is_production and not run.allow_writes:
             raise ConfigError(f"target {target.name!r} is production: differential run writes; pass --allow-writes")
         missing = [b for b in BACKENDS if b not in target.backends]
         if missing:
@@ -81,12 +80,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     exchanges = read_recording(args.recording)  # bad input fails before a stack is started
     operations = OperationNames(yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))["paths"])
-    config = load_config()
-    settings = resolve_settings(config, target=args.target, allow_writes=args.allow_writes)
-    with open_target(args.target, config=config, characters=args.characters) as target:
+    run = resolve_run(target=args.target, allow_writes=args.allow_writes)
+    with open_target(run, characters=args.characters) as target:
         if args.to_backend not in target.backends:
             raise ConfigError(f"target {target.name!r} has no {args.to_backend} backend")
-        writes = settings.allow_writes or not target.is_production
+        writes = run.allow_writes or not target.is_production
         with target.client(args.to_backend) as client:
             noise = Noise.declare(_declared(args, target.differential))
             if writes:  # learning creates (and deletes) two probe resources

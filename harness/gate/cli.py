@@ -19,19 +19,20 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import Target, load_config, resolve_settings, resolve_target
-from ..config.model import GATE_PHASES, GATE_PROFILES, LOCAL, Backend, Destination, Source
+from ..config import Target
+from ..config.model import GATE_PHASES, GATE_PROFILES, LOCAL, Backend, Destination, LocalSettings, Source
+from ..config.run import resolve_run
 from ..errors import ConfigError
 from ..redaction import redact
-from ..targets import local_target_of
 from .context import PROFILES, GateContext, GateOptions, MigrationScripts, Profile
 from .plan import RUNBOOK, SUITES, build_plan, describe_plan
 from .progress import Progress
-from .report import final_table, write_allure, write_summary, write_verdict
-from .runner import run_plan
 from .scripts import CommandScripts, missing_scripts
+
+if TYPE_CHECKING:  # the runner and the reports import the checks (httpx, psycopg, jsonschema): a run needs them,
+    from .runner import GateRun  # parsing the options and --plan do not
 
 CHILD_TARGET = "gate-embedded"  # the name children know the embedded default by, in the run's own targets file
 
@@ -135,88 +136,100 @@ def _environ(**values: str) -> Iterator[None]:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     options = _options(args)
-    config = load_config()
-    settings = resolve_settings(config, target=options.target)
-    named = resolve_target(config, settings.target)
-    embedded = named is None
-    if options.faults and not embedded:
+    resolved = resolve_run(target=options.target)
+    if options.faults and not resolved.embedded:
         raise ConfigError("--fault applies to the embedded default only; a named target is tested as it is")
-    profile_name = options.profile or (named.gate.profile if named else None) or "quick"
-    profile = PROFILES[profile_name]
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target_name = named.name if named else LOCAL
-
+    named = resolved.named
+    profile = PROFILES[options.profile or (named.gate.profile if named else None) or "quick"]
     if options.plan_only:
         target = named or _placeholder_local()
-        ctx = GateContext(options, profile, target, embedded, None, target_name, Path("."), Path("."))
-        ctx.scripts = _PlanScripts() if embedded else _declared_scripts(target, Path("logs"))
+        ctx = GateContext(options, profile, target, named is None, None, resolved.target_name, Path("."), Path("."))
+        ctx.scripts = _PlanScripts() if named is None else _declared_scripts(target, Path("logs"))
         print(describe_plan(ctx, build_plan(ctx)))
         return 0
 
-    outdir = options.reports.resolve() / f"gate-{target_name}-{stamp}"
+    from ..targets import local_target_of
+    from .report import final_table
+
+    outdir = options.reports.resolve() / f"gate-{resolved.target_name}-{time.strftime('%Y%m%d-%H%M%S')}"
     outdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="harness-gate-"))
     progress = Progress()
     stack: Any = None
     try:
         with _interrupts_as_keyboard_interrupt():
-            if embedded:
-                from ..embedded import EmbeddedStack
-
-                local = config.local
-                characters = options.characters or local.characters
-                migrated = "migrated" if not _migrates(options, profile) else "not migrated"
-                progress.note(f"starting the embedded default ({characters} characters, seeded, {migrated})")
+            if named is None:
+                stack = _embedded_stack(resolved.config.local, options, profile, progress)
                 try:
-                    stack = EmbeddedStack(
-                        characters=characters,
-                        seed=local.seed,
-                        pg_dsn=local.pg_dsn,
-                        faults=[*local.faults, *options.faults],
-                        migrate=not _migrates(options, profile),
-                    )
-                    info = stack.start()
+                    target = local_target_of(stack.start())
                 except KeyboardInterrupt:
                     return 130
-                target = local_target_of(info)
                 child_config = workdir / "harness.toml"
                 _write_child_config(child_config, target)
                 ctx = GateContext(options, profile, target, True, child_config, CHILD_TARGET, outdir, workdir)
                 ctx.scripts = stack
             else:
-                assert named is not None
-                config_path = Path(config.path).resolve() if config.path else None
+                config_path = Path(resolved.config.path).resolve() if resolved.config.path else None
                 ctx = GateContext(options, profile, named, False, config_path, named.name, outdir, workdir)
                 ctx.scripts = _declared_scripts(named, outdir / "logs")
-            plan = build_plan(ctx)
-            env = {"HARNESS_CONFIG": str(ctx.config_path)} if ctx.config_path else {}
-            with _environ(**env):
-                progress.note(
-                    f"gate on {'the embedded default' if embedded else 'target ' + ctx.target.name} "
-                    f"({ctx.target.environment}), profile {profile.name}; reports in {outdir}"
-                )
-                run = run_plan(ctx, plan, progress)
-            write_allure(ctx, run, set(SUITES))
-            write_verdict(ctx, run)
-            summary_path = write_summary(ctx, run)
+            run = _run_and_report(ctx, progress)
     finally:
         progress.close()
         if stack is not None:
             stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    decision = run.decision
-    decided = sum(1 for r in run.results if r.deciding)
-    not_run = sum(1 for r in run.results if r.outcome.value == "skipped")
     print(final_table(run))
     print()
-    print(
-        redact(
-            f"verdict: {decision.value}"
-            + (" (interrupted)" if run.interrupted else "")
-            + f" ({decided} checks decided, {not_run} not run) in {run.elapsed_s:.0f} s; report: {summary_path}"
-        )
+    print(redact(_verdict_line(run, outdir / "summary.md")))
+    return run.decision.exit_code
+
+
+def _embedded_stack(local: LocalSettings, options: GateOptions, profile: Profile, progress: Progress) -> Any:
+    """The embedded default for this run, not started yet: seeded, and migrated unless the run migrates it."""
+    from ..embedded import EmbeddedStack
+
+    characters = options.characters or local.characters
+    migrates = _migrates(options, profile)
+    progress.note(
+        f"starting the embedded default ({characters} characters, seeded, {'not migrated' if migrates else 'migrated'})"
     )
-    return decision.exit_code
+    return EmbeddedStack(
+        characters=characters,
+        seed=local.seed,
+        pg_dsn=local.pg_dsn,
+        faults=[*local.faults, *options.faults],
+        migrate=not migrates,
+    )
+
+
+def _run_and_report(ctx: GateContext, progress: Progress) -> GateRun:
+    """Run the plan with the run's targets file as the children's, then write verdict.json, summary.md and the
+    Allure results."""
+    from .report import write_allure, write_summary, write_verdict
+    from .runner import run_plan
+
+    plan = build_plan(ctx)
+    env = {"HARNESS_CONFIG": str(ctx.config_path)} if ctx.config_path else {}
+    with _environ(**env):
+        where = "the embedded default" if ctx.embedded else f"target {ctx.target.name}"
+        progress.note(
+            f"gate on {where} ({ctx.target.environment}), profile {ctx.profile.name}; reports in {ctx.outdir}"
+        )
+        run = run_plan(ctx, plan, progress)
+    write_allure(ctx, run, set(SUITES))
+    write_verdict(ctx, run)
+    write_summary(ctx, run)
+    return run
+
+
+def _verdict_line(run: GateRun, summary_path: Path) -> str:
+    decided = sum(1 for r in run.results if r.deciding)
+    not_run = sum(1 for r in run.results if r.outcome.value == "skipped")
+    interrupted = " (interrupted)" if run.interrupted else ""
+    return (
+        f"verdict: {run.decision.value}{interrupted} ({decided} checks decided, {not_run} not run) in "
+        f"{run.elapsed_s:.0f} s; report: {summary_path}"
+    )
 
 
 def _migrates(options: GateOptions, profile: Profile) -> bool:

@@ -9,14 +9,13 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from ..durations import parse_duration
 from ..errors import HarnessError
-from ..load.compare import compare_runs, compare_settings, pool
+from ..load.compare import compare_settings
 from ..load.latency import LatencyReport, check_metrics, check_prometheus
 from ..load.rules import RuleSet, format_duration, load_rules
-from ..load.runner import run_locust
+from ..load.runner import compare_backends, run_locust
 from ..load.thresholds import DEFAULT_RULES
 from ..load.verdict import check_from_verdict
 from ..redaction import redact
@@ -32,7 +31,7 @@ def rules_path(ctx: GateContext) -> str:
 
 
 def alert_rules(ctx: GateContext) -> RuleSet:
-    return load_rules(rules_path(ctx))
+    return load_rules(rules_path(ctx)).with_requests_metric(ctx.target.thresholds.requests_metric)
 
 
 def run_time_s(ctx: GateContext) -> float:
@@ -150,21 +149,12 @@ def load_compare(ctx: GateContext) -> CheckResult:
             rounds=ctx.profile.compare_rounds,
             run_time=ctx.profile.compare_run_time,
         )
-        verdicts: dict[str, list[dict[str, Any]]] = {"legacy": [], "storage": []}
-        for round_ in range(settings.rounds):
-            for backend in ("legacy", "storage"):
-                prefix = ctx.outdir / "load" / f"compare-{backend}-{round_ + 1}"
-                run = run_locust(
-                    ctx.target.backends[backend].url,
-                    verdict_prefix=prefix,
-                    users=settings.users,
-                    run_time=settings.run_time,
-                    extra=["--backend", backend, "--target", ctx.child_target, *_permissions(ctx)],
-                )
-                if run.verdict is None:
-                    return inconclusive(check, f"the {backend} run wrote no verdict (exit {run.exit_code})")
-                verdicts[backend].append(run.verdict)
-        comparison = compare_runs(pool(verdicts["legacy"]), pool(verdicts["storage"]), settings)
+        comparison = compare_backends(
+            ctx.target,
+            settings,
+            prefix_of=lambda backend, round_: ctx.outdir / "load" / f"compare-{backend}-{round_}",
+            extra=["--target", ctx.child_target, *_permissions(ctx)],
+        )
     except HarnessError as exc:
         return inconclusive(check, f"could not compare: {redact(str(exc))}")
     out = ctx.outdir / "load" / "compare"

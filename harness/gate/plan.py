@@ -216,6 +216,11 @@ def _skip_reason(ctx: GateContext, c: PlannedCheck) -> str | None:
         return f"writes and restores the source and the Storage Service: {_why_no_rehearsal(ctx)}"
     if c.check == "migration.validate_export" and not ctx.rehearsal and options.export is None:
         return "no export to validate on this target (give --export FILE)"
+    if c.check == "preflight.security" and target.source is None and target.destination is None:
+        return (
+            f"the target names no source and no destination to probe (declare [targets.{target.name}.source] "
+            f"or [targets.{target.name}.destination])"
+        )
     needs = {"source": target.source is None, "destination": target.destination is None}
     if c.phase in ("snapshot", "migration", "data", "rollback") and any(needs.values()):
         missing = [k for k, v in needs.items() if v]

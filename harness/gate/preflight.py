@@ -5,10 +5,13 @@ monitoring"): every part of the target answers, the storage backend names the St
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 import psycopg
 
+from ..errors import HarnessError
+from ..load.rules import RuleSet
 from ..redaction import redact
 from ..verdict import CheckResult, Finding, failed, inconclusive, passed, skipped
 from .context import GateContext
@@ -131,8 +134,13 @@ def database_provisioned(ctx: GateContext) -> CheckResult:
     )
 
 
-def metrics_exported(ctx: GateContext, metric_names: tuple[str, ...]) -> CheckResult:
-    """The guide's metrics (the ones the alert rules read) appear on each backend's /metrics."""
+def metrics_exported(ctx: GateContext, rules_of: Callable[[GateContext], RuleSet]) -> CheckResult:
+    """The guide's metrics (the ones the run's alert rules read) appear on each backend's /metrics."""
+    try:
+        rules = rules_of(ctx)
+    except HarnessError:  # a bad rule file is the performance phase's to report
+        return inconclusive("preflight.metrics", "the alert rules could not be read (see performance)")
+    metric_names = rules.metric_names()
     missing: list[Finding] = []
     seen: dict[str, list[str]] = {}
     with _client(ctx) as client:
@@ -151,7 +159,9 @@ def metrics_exported(ctx: GateContext, metric_names: tuple[str, ...]) -> CheckRe
     if missing:
         return failed(
             "preflight.metrics",
-            "missing: " + ", ".join(f.what for f in missing),
+            "missing: " + ", ".join(f.what for f in missing) + f" (read by the alert rules of {rules.path}; a "
+            f"deployment that names its metrics otherwise declares its rules: [targets.{ctx.target.name}.thresholds] "
+            "rules = FILE)",
             findings=tuple(missing),
             evidence={"exported": seen},
         )

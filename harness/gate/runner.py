@@ -30,26 +30,12 @@ class GateRun:
         return decide(self.results, interrupted=self.interrupted)
 
 
-def _metric_names(ctx: GateContext) -> tuple[str, ...]:
-    try:
-        rules = performance.alert_rules(ctx)
-    except Exception:  # a bad rule file is the performance phase's to report
-        return ()
-    names: list[str] = []
-    for t in rules.thresholds:
-        for m in t.metrics:
-            base = m.removesuffix("_sum").removesuffix("_count")
-            if base not in names:
-                names.append(base)
-    return tuple(names)
-
-
 def _single(ctx: GateContext, check: str) -> Callable[[], CheckResult] | None:
     runners: dict[str, Callable[[], CheckResult]] = {
         "preflight.reachable": lambda: preflight.reachable(ctx),
         "preflight.storage_health": lambda: preflight.storage_health(ctx),
         "preflight.character_db": lambda: preflight.database_provisioned(ctx),
-        "preflight.metrics": lambda: preflight.metrics_exported(ctx, _metric_names(ctx)),
+        "preflight.metrics": lambda: preflight.metrics_exported(ctx, performance.alert_rules),
         "snapshot.baseline": lambda: data_checks.baseline(ctx),
         "snapshot.backup": lambda: data_checks.backup(ctx),
         "migration.export": lambda: data_checks.export(ctx),
@@ -114,6 +100,9 @@ def run_plan(ctx: GateContext, plan: list[PlanEntry], progress: Progress) -> Gat
                 )
                 run.results.append(result)
         progress.note("interrupted: the checks under way were stopped and cleaned up")
+    # a phase records its skipped checks before the ones it runs: reports list them in the runbook's order
+    order = {e.planned.check: i for i, e in enumerate(plan)}
+    run.results.sort(key=lambda r: order.get(r.check, len(order)))
     run.elapsed_s = time.monotonic() - started
     return run
 

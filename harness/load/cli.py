@@ -7,13 +7,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..config import Target, load_config
-from ..config.model import BACKENDS, LOCAL
-from ..config.settings import parse_backend_choice
+from ..config import Target
+from ..config.model import BACKENDS
+from ..config.run import RunContext, resolve_run
 from ..durations import parse_duration
 from ..errors import ConfigError
 from ..redaction import redact
@@ -23,12 +24,15 @@ from .thresholds import DEFAULT_RULES
 REPORTS = Path("reports")
 
 
-def _open(args: argparse.Namespace) -> AbstractContextManager[Target]:
+@contextmanager
+def _open(args: argparse.Namespace, *, backend: str | None = None) -> Iterator[tuple[RunContext, Target]]:
+    """The run, resolved once here, and its target (the embedded default started for the command)."""
     from ..targets import open_target
 
+    run = resolve_run(target=args.target, backend=backend)
     faults = list(getattr(args, "fault", None) or [])
-    characters = getattr(args, "characters", None)
-    return open_target(args.target, config=load_config(), characters=characters, faults=faults)
+    with open_target(run, characters=getattr(args, "characters", None), faults=faults) as target:
+        yield run, target
 
 
 def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
@@ -36,21 +40,14 @@ def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
     window = parse_duration(args.window, "--window") if args.window else None
     for_raw: str | None = getattr(args, "for_", None)
     for_ = parse_duration(for_raw, "--for") if for_raw else None
-    return load_rules(path).with_timing(window, for_, "option --window", "option --for")
-
-
-def _backends(args: argparse.Namespace, target: Target) -> list[str]:
-    chosen = parse_backend_choice(args.backend, "--backend") if args.backend else None
-    names = [b for b in (chosen or BACKENDS) if b in target.backends]
-    if not names:
-        raise ConfigError(f"target {target.name!r} has none of the backends {', '.join(chosen or BACKENDS)}")
-    return names
+    rules = load_rules(path).with_requests_metric(target.thresholds.requests_metric)
+    return rules.with_timing(window, for_, "option --window", "option --for")
 
 
 def _cmd_check_latency(args: argparse.Namespace) -> int:
     from .latency import check_metrics, check_prometheus
 
-    with _open(args) as target:
+    with _open(args, backend=args.backend) as (run, target):
         rules = _rules(args, target)
         source = args.source
         if source == "auto":
@@ -61,7 +58,7 @@ def _cmd_check_latency(args: argparse.Namespace) -> int:
             report = check_prometheus(target, rules)
         else:
             window = parse_duration(args.window, "--window") if args.window else None
-            report = check_metrics(target, rules, _backends(args, target), window_s=window)
+            report = check_metrics(target, rules, list(run.backends), window_s=window)
     for line in report.lines():
         print(redact(line))
     if args.json:
@@ -71,12 +68,12 @@ def _cmd_check_latency(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _locust_extra(args: argparse.Namespace, target: Target) -> list[str]:
-    """The child's options. The target is the one resolved here (option > HARNESS_TARGET > default_target >
-    local), always passed by name: the child never resolves precedence itself, so a target chosen by the
-    environment or the file keeps its thresholds, auth, timeouts and production rule. The built-in local target
-    has no entry in the file: the child gets its URL as the host."""
-    extra: list[str] = [] if target.name == LOCAL else ["--target", target.name]
+def _locust_extra(args: argparse.Namespace, run: RunContext) -> list[str]:
+    """The child's options. The target is the one this run resolved (option > HARNESS_TARGET > default_target >
+    local), passed by name: the child never resolves precedence itself, so a target chosen by the environment
+    or the file keeps its thresholds, auth, timeouts and production rule. The built-in local target has no
+    entry in the file: the child gets its URL as the host."""
+    extra = run.child_target_option()
     for flag, value in (("--rule-window", args.rule_window), ("--rule-for", args.rule_for)):
         if value:
             extra += [flag, value]
@@ -97,7 +94,7 @@ def _cmd_load_run(args: argparse.Namespace) -> int:
     from .runner import check_load_allowed, run_locust
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    with _open(args) as target:
+    with _open(args) as (resolved, target):
         check_load_allowed(target, allow_load=args.allow_load)
         backend = args.backend or "storage"
         if backend not in target.backends:
@@ -112,7 +109,7 @@ def _cmd_load_run(args: argparse.Namespace) -> int:
             processes=args.processes,
             html=f"{prefix}.html",
             csv=prefix,
-            extra=["--backend", backend, *_locust_extra(args, target)],
+            extra=["--backend", backend, *_locust_extra(args, resolved)],
             announce=_announce(target, backend),
         )
     text = prefix.with_name(prefix.name + ".txt")
@@ -122,11 +119,11 @@ def _cmd_load_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_load_compare(args: argparse.Namespace) -> int:
-    from .compare import compare_runs, compare_settings, pool
-    from .runner import check_load_allowed, run_locust
+    from .compare import compare_settings
+    from .runner import check_load_allowed, compare_backends
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    with _open(args) as target:
+    with _open(args) as (resolved, target):
         settings = compare_settings(
             target.load_compare, max_slowdown=args.max_slowdown, alpha=args.alpha, users=args.users,
             run_time=args.run_time, rounds=args.rounds,
@@ -135,23 +132,13 @@ def _cmd_load_compare(args: argparse.Namespace) -> int:
         missing = [b for b in BACKENDS if b not in target.backends]
         if missing:
             raise ConfigError(f"target {target.name!r} lacks the {', '.join(missing)} backend: compare needs both")
-        verdicts: dict[str, list[dict[str, Any]]] = {b: [] for b in BACKENDS}
-        for round_ in range(settings.rounds):  # the same load, alternating between the backends
-            for backend in BACKENDS:
-                prefix = REPORTS / f"compare-{target.name}-{stamp}-{backend}-{round_ + 1}"
-                run = run_locust(
-                    target.backends[backend].url,
-                    verdict_prefix=prefix,
-                    users=settings.users,
-                    run_time=settings.run_time,
-                    processes=args.processes,
-                    extra=["--backend", backend, *_locust_extra(args, target)],
-                    announce=f"{_announce(target, backend)}, round {round_ + 1} of {settings.rounds}",
-                )
-                if run.verdict is None:
-                    raise ConfigError(f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}")
-                verdicts[backend].append(run.verdict)
-    comparison = compare_runs(pool(verdicts["legacy"]), pool(verdicts["storage"]), settings)
+        comparison = compare_backends(
+            target,
+            settings,
+            prefix_of=lambda backend, round_: REPORTS / f"compare-{target.name}-{stamp}-{backend}-{round_}",
+            extra=_locust_extra(args, resolved),
+            processes=args.processes,
+        )
     out = REPORTS / f"compare-{target.name}-{stamp}"
     comparison.write(out)
     print(comparison.table())

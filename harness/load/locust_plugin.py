@@ -21,8 +21,8 @@ from locust import FastHttpUser, LoadTestShape, events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from ..config import load_config, resolve_target
 from ..config.model import BACKENDS, LOCAL, Target, Timeouts
+from ..config.run import resolve_run
 from ..errors import HarnessError
 from ..redaction import redact
 from .rules import RuleSet, load_rules
@@ -93,10 +93,10 @@ def _add_options(parser: Any, **_: Any) -> None:
 
 
 def _resolve_target(options: Any) -> Target | None:
-    name = getattr(options, "target", "") or ""
-    if not name or name == LOCAL:
-        return None
-    return resolve_target(load_config(), name)
+    """Locust's init is an entry point like a CLI command: ``--target`` > ``HARNESS_TARGET`` > the file's
+    ``default_target`` > local (``None``: the host is the URL). A child of ``harness load`` is always given the
+    target its parent resolved, by name."""
+    return resolve_run(target=getattr(options, "target", "") or None).named
 
 
 def _configure(environment: Environment) -> None:

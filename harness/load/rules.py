@@ -92,6 +92,7 @@ class RuleThreshold:
     severity: str | None = None
     note: str | None = None
     overridden: tuple[str, ...] = ()  # e.g. "window 5m -> 20s (--rule-window)"
+    requests_metric: str | None = None  # declared counter of every request ([targets.X.thresholds])
 
     @property
     def unit(self) -> str:
@@ -121,6 +122,8 @@ class RuleThreshold:
         """The counter of all requests next to the one the rule reads: an error counter has no series until the
         first error, so "no errors" must be told apart from "no traffic" with this one."""
         if self.kind == ERROR_RATE:
+            if self.requests_metric:
+                return self.requests_metric
             return self.metrics[0].replace("errors_total", "requests_total").replace("failures_total", "requests_total")
         return self.metrics[1]
 
@@ -180,6 +183,22 @@ class RuleSet:
     ) -> RuleSet:
         timed = tuple(t.with_timing(window_s, for_s, window_origin, for_origin) for t in self.thresholds)
         return replace(self, thresholds=timed)
+
+    def with_requests_metric(self, name: str | None) -> RuleSet:
+        """Every error-rate rule reads ``name`` as its counter of all requests (None: the derived name)."""
+        if not name:
+            return self
+        counted = tuple(replace(t, requests_metric=name) if t.kind == ERROR_RATE else t for t in self.thresholds)
+        return replace(self, thresholds=counted)
+
+    def metric_names(self) -> tuple[str, ...]:
+        """The metrics the rules read (an error rate's counter of all requests too), as a service exports them
+        (a histogram's ``_sum``/``_count`` as its base name), each once, in the rules' order."""
+        names: dict[str, None] = {}
+        for threshold in self.thresholds:
+            for metric in (*threshold.metrics, threshold.traffic_metric):
+                names[metric.removesuffix("_sum").removesuffix("_count")] = None
+        return tuple(names)
 
 
 def _is_error_counter(metric: str) -> bool:

@@ -9,16 +9,18 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import resources
 from ..config import Target
+from ..config.model import BACKENDS, LoadCompareSettings
 from ..durations import parse_duration
 from ..errors import ConfigError, HarnessError
 from ..redaction import redact
+from .compare import Comparison, compare_runs, pool
 
 DEFAULT_LOCUSTFILE = resources.locustfile()
 STOP_TIMEOUT_S = 5
@@ -109,3 +111,34 @@ def run_locust(
         ) from None
     verdict = json.loads(json_path.read_text(encoding="utf-8")) if json_path.is_file() else None
     return LocustRun(done.returncode, verdict, json_path, done.stderr + done.stdout)
+
+
+def compare_backends(
+    target: Target,
+    settings: LoadCompareSettings,
+    *,
+    prefix_of: Callable[[str, int], Path],
+    extra: Sequence[str] = (),
+    processes: int | None = None,
+) -> Comparison:
+    """``harness load compare`` and the gate's ``performance.compare``: the same load on each backend in turn,
+    ``settings.rounds`` times alternating (a shared machine's drift falls on both alike), the rounds pooled per
+    backend and compared. ``prefix_of(backend, round)`` names each run's files; a run that wrote no verdict
+    raises ``ConfigError`` with the tail of its log."""
+    verdicts: dict[str, list[dict[str, Any]]] = {b: [] for b in BACKENDS}
+    for round_ in range(1, settings.rounds + 1):
+        for backend in BACKENDS:
+            run = run_locust(
+                target.backends[backend].url,
+                verdict_prefix=prefix_of(backend, round_),
+                users=settings.users,
+                run_time=settings.run_time,
+                processes=processes,
+                extra=["--backend", backend, *extra],
+                announce=f"target {target.name} ({target.environment}), {backend} backend, "
+                f"round {round_} of {settings.rounds}",
+            )
+            if run.verdict is None:
+                raise ConfigError(f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}")
+            verdicts[backend].append(run.verdict)
+    return compare_runs(pool(verdicts["legacy"]), pool(verdicts["storage"]), settings)

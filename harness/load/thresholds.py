@@ -5,6 +5,8 @@ thresholds of the target's ``[targets.NAME.thresholds]`` section, merged with co
 Keys of ``[targets.NAME.thresholds]`` (all optional; the loader checks them and gives a ``ThresholdSettings``):
 
     rules = "contracts/alert-rules.yaml"  # the Prometheus rule file the thresholds come from
+    requests_metric = "http_requests_total"  # the counter of every request (default: the error counter's name
+                                # with requests_total): tells "no errors" from "no traffic" in check-latency
     window = "30s"              # evaluate every rule over this range window instead of its own ([5m])
     for = "15s"                 # ... and with this `for` instead of its own
     p95_ms = 300                # 95th percentile response time over the whole run, milliseconds

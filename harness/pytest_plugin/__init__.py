@@ -36,16 +36,15 @@ from .hooks import (
     pytest_unconfigure,
     selected_backends,
 )
-from .keys import CONFIG, EXCHANGES, PROFILE, REMOVAL, RUN, SETTINGS
+from .keys import CONTEXT, EXCHANGES, PROFILE, REMOVAL, RUN
 from .suites import SUITES
 
 __all__ = [
-    "CONFIG",
+    "CONTEXT",
     "EXCHANGES",
     "PROFILE",
     "REMOVAL",
     "RUN",
-    "SETTINGS",
     "SUITES",
     "backend_clients",
     "client",

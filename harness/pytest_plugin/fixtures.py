@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from ..config import RunSettings, Target, resolve_target
+from ..config import RunSettings, Target
 from ..config.model import LOCAL
 from ..created_records import CreatedRecords
 from ..errors import HarnessError
@@ -18,7 +18,7 @@ from ..targets import local_target_of
 from .created import process_ledger
 from .exchanges import ExchangeLog
 from .hooks import selected_backends
-from .keys import CONFIG, EXCHANGES, PROFILE, RUN, SETTINGS
+from .keys import CONTEXT, EXCHANGES, PROFILE, RUN
 from .shared_stack import SharedLocalStack
 from .synthetic import SYNTHETIC_OWNER, SyntheticRecords
 
@@ -35,7 +35,7 @@ def created_records(pytestconfig: pytest.Config) -> CreatedRecords:
 
 @pytest.fixture(scope="session")
 def harness_settings(pytestconfig: pytest.Config) -> RunSettings:
-    return pytestconfig.stash[SETTINGS]
+    return pytestconfig.stash[CONTEXT].settings
 
 
 @pytest.fixture(scope="session")
@@ -55,14 +55,12 @@ def pristine_target(pytestconfig: pytest.Config) -> Target:
 
 
 def _run_target(pytestconfig: pytest.Config, role: str) -> Target:
-    settings = pytestconfig.stash[SETTINGS]
-    config = pytestconfig.stash[CONFIG]
-    named = resolve_target(config, settings.target)
-    if named is not None:
-        return named
+    run = pytestconfig.stash[CONTEXT]
+    if run.named is not None:
+        return run.named
     run_id, owner = pytestconfig.stash[RUN]
     try:
-        info = SharedLocalStack(run_id, owner, config.local, role).info()
+        info = SharedLocalStack(run_id, owner, run.config.local, role).info()
     except HarnessError as exc:
         pytest.exit(f"harness: {exc}", returncode=3)
     return local_target_of(info)
@@ -74,7 +72,7 @@ def local_stack(target: Target, pytestconfig: pytest.Config) -> StackInfo:
     if target.name != LOCAL:
         pytest.skip(f"needs the embedded default, not target {target.name!r}")
     run_id, owner = pytestconfig.stash[RUN]
-    return SharedLocalStack(run_id, owner, pytestconfig.stash[CONFIG].local).info()
+    return SharedLocalStack(run_id, owner, pytestconfig.stash[CONTEXT].config.local).info()
 
 
 @pytest.fixture

@@ -13,14 +13,13 @@ from typing import Any
 
 import pytest
 
-from ..config import load_config, resolve_settings, resolve_target
-from ..config.model import BACKENDS, LOCAL
+from ..config.run import resolve_run
 from ..errors import HarnessError
 from ..fuzz.contract import SAFE_METHODS
 from ..fuzz.profiles import configure_pytest, register_profiles
 from . import allure_report
 from .created import remove_run_records
-from .keys import CONFIG, EXCHANGES, PROFILE, REMOVAL, RUN, SETTINGS
+from .keys import CONTEXT, EXCHANGES, PROFILE, REMOVAL, RUN
 from .probe import probe_target
 from .shared_stack import ROLES, SharedLocalStack
 from .suites import SUITES, suite_of
@@ -65,28 +64,22 @@ def pytest_configure(config: pytest.Config) -> None:
     # harness's ci and nightly profiles exist by then, whichever suites were collected.
     register_profiles()
     try:
-        harness_config = load_config()
-        settings = resolve_settings(
-            harness_config,
+        run = resolve_run(
             target=config.getoption("harness_target"),
             backend=config.getoption("harness_backend"),
             allow_writes=config.getoption("harness_allow_writes"),
         )
-        resolve_target(harness_config, settings.target)
     except HarnessError as exc:
         raise _fail(str(exc)) from None
-    config.stash[CONFIG] = harness_config
-    config.stash[SETTINGS] = settings
+    config.stash[CONTEXT] = run
     config.stash[RUN] = _run_id(config)
     if _fuzzes(config):
         _configure_fuzzing(config)
-    if getattr(config, "workerinput", None) is None:
-        target = harness_config.targets.get(settings.target)
-        if target is not None:  # a named target must answer before anything runs
-            try:
-                probe_target(target, selected_backends(config))
-            except HarnessError as exc:
-                raise _fail(str(exc)) from None
+    if getattr(config, "workerinput", None) is None and run.named is not None:
+        try:  # a named target must answer before anything runs
+            probe_target(run.named, run.backends)
+        except HarnessError as exc:
+            raise _fail(str(exc)) from None
     allure_report.configure(config)
 
 
@@ -103,24 +96,19 @@ def _run_id(config: pytest.Config) -> tuple[str, int]:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if getattr(config, "workerinput", None) is None and RUN in config.stash and CONFIG in config.stash:
+    if getattr(config, "workerinput", None) is None and RUN in config.stash and CONTEXT in config.stash:
         run_id, owner = config.stash[RUN]
         for role in ROLES:
-            SharedLocalStack(run_id, owner, config.stash[CONFIG].local, role).stop()
+            SharedLocalStack(run_id, owner, config.stash[CONTEXT].config.local, role).stop()
 
 
 def selected_backends(config: pytest.Config) -> tuple[str, ...]:
-    settings = config.stash[SETTINGS]
-    target = config.stash[CONFIG].targets.get(settings.target)
-    available = BACKENDS if target is None else tuple(b for b in BACKENDS if b in target.backends)
-    if settings.backends is None:
-        return available
-    return tuple(b for b in settings.backends if b in available)
+    return config.stash[CONTEXT].backends
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    settings = config.stash[SETTINGS]
-    target = config.stash[CONFIG].targets.get(settings.target)
+    run = config.stash[CONTEXT]
+    settings, target = run.settings, run.named
     environment = "dev, the embedded default" if target is None else target.environment
     return [
         f"harness: target {settings.target} ({environment}), backends: {', '.join(selected_backends(config))},"
@@ -153,7 +141,7 @@ STACK_FIXTURES = frozenset({"target", "pristine_target", "local_stack"})
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    starts_a_stack = config.stash[SETTINGS].target == LOCAL
+    starts_a_stack = config.stash[CONTEXT].embedded
     fuzzing = False
     for item in items:
         suite = suite_of(item)
@@ -197,10 +185,9 @@ def _changes_data(item: pytest.Item) -> bool:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    config = item.config
-    settings = config.stash[SETTINGS]
-    target = config.stash[CONFIG].targets.get(settings.target)
-    if item.get_closest_marker("writes") and target is not None and target.is_production and not settings.allow_writes:
+    run = item.config.stash[CONTEXT]
+    target = run.named
+    if item.get_closest_marker("writes") and target is not None and target.is_production and not run.allow_writes:
         pytest.skip(f"writes: skipped on production target {target.name!r}; pass --allow-writes to run it")
     if item.get_closest_marker("local_only") and target is not None:
         pytest.skip(f"local_only: needs the embedded default, not target {target.name!r}")
@@ -216,9 +203,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    if getattr(config, "workerinput", None) is None and SETTINGS in config.stash:
-        settings = config.stash[SETTINGS]
-        target = config.stash[CONFIG].targets.get(settings.target)
+    if getattr(config, "workerinput", None) is None and CONTEXT in config.stash:
+        run = config.stash[CONTEXT]
+        settings, target = run.settings, run.named
         # every worker is done (or interrupted): remove what the fuzzing suites created and did not remove yet
         removal = remove_run_records(config.stash[RUN][0], target)
         if removal is not None:
@@ -241,5 +228,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if REMOVAL in config.stash:
-        where = f" on target {config.stash[SETTINGS].target}"
+        where = f" on target {config.stash[CONTEXT].target_name}"
         terminalreporter.write_line(f"harness: this run {config.stash[REMOVAL].summary(where)}")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ..config import Config, RunSettings
+from ..config.run import RunContext
 from ..created_records import Removal
 from ..fuzz.profiles import FuzzProfile
 from .exchanges import ExchangeLog
 
-CONFIG = pytest.StashKey[Config]()  # the targets file, read once
-SETTINGS = pytest.StashKey[RunSettings]()  # target, backends, writes: resolved once, at configure
+CONTEXT = pytest.StashKey[RunContext]()  # targets file, settings and target: the run resolved once, at configure
 RUN = pytest.StashKey[tuple[str, int]]()  # xdist's testrunuid (ours without xdist), the pid owning the run
 EXCHANGES = pytest.StashKey[ExchangeLog]()  # an item's recorded HTTP exchanges, attached when it fails
 PROFILE = pytest.StashKey[FuzzProfile]()  # the fuzz profile, when the run fuzzes

@@ -68,15 +68,19 @@ def test_step_shape_adds_users_in_steps(stack: StackInfo, tmp_path: Path) -> Non
 
 
 def test_the_child_gets_the_resolved_target_by_name() -> None:
-    """load run and load compare hand the locust child the target they resolved, never the raw option; the
-    built-in local target reaches the child as its host URL only."""
+    """load run and load compare hand the locust child the target they resolved (here chosen by
+    HARNESS_TARGET, not typed), never the raw option; the built-in local target by name too, so the child
+    cannot pick another one from the environment (its URL reaches it as the host)."""
     import argparse
 
-    from harness.config.loader import local_target, parse_config
+    from harness.config.loader import parse_config
+    from harness.config.run import resolve_run
     from harness.load.cli import _locust_extra
 
     args = argparse.Namespace(target=None, rule_window="2s", rule_for=None, locust_args=["--tags", "read"])
-    named = parse_config('[targets.t]\nenvironment = "dev"\n', "harness.toml", {}).targets["t"]
-    assert _locust_extra(args, named) == ["--target", "t", "--rule-window", "2s", "--tags", "read"]
-    local = local_target({"legacy": "http://127.0.0.1:1", "storage": "http://127.0.0.1:2"}, "dsn", "http://x", "db")
-    assert _locust_extra(args, local) == ["--rule-window", "2s", "--tags", "read"]
+    config = parse_config('[targets.t]\nenvironment = "dev"\n', "harness.toml", {})
+    by_env = resolve_run(config=config, env={"HARNESS_TARGET": "t"})
+    assert _locust_extra(args, by_env) == ["--target", "t", "--rule-window", "2s", "--tags", "read"]
+    typed = argparse.Namespace(**{**vars(args), "target": "local"})
+    local = resolve_run(target=typed.target, config=config, env={"HARNESS_TARGET": "t"})  # the option wins
+    assert _locust_extra(typed, local) == ["--target", "local", "--rule-window", "2s", "--tags", "read"]
