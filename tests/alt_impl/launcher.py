@@ -76,6 +76,15 @@ def _start(backend: str, args: list[str], log: Path) -> tuple[subprocess.Popen[s
     return process, port
 
 
+def _healthy(url: str) -> bool:
+    """Healthy yet? A connection that fails (the server died, or an older serve.py that reported its port
+    before listening) is "not yet", until the deadline."""
+    try:
+        return httpx.get(f"{url}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 @contextmanager
 def alt_deployment(directory: Path, *, characters: int = 40, seed: int = 3, extra: str = "") -> Iterator[AltDeployment]:
     processes: list[subprocess.Popen[str]] = []
@@ -86,9 +95,9 @@ def alt_deployment(directory: Path, *, characters: int = 40, seed: int = 3, extr
             process, port = _start(backend, args, directory / f"alt-{backend}.log")
             processes.append(process)
             urls[backend] = f"http://127.0.0.1:{port}{PREFIX}"
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         for url in urls.values():
-            while httpx.get(f"{url}/health", timeout=5).status_code != 200:
+            while not _healthy(url):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{url} not healthy")
                 time.sleep(0.1)

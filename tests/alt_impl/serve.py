@@ -47,6 +47,7 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it: no Nagle stalls
     sock.bind(("127.0.0.1", 0))
+    sock.listen(512)  # before the port is reported: a client that connects at once is queued, not refused
     print(json.dumps({"port": sock.getsockname()[1]}), flush=True)
     threading.Thread(target=_watch_parent, daemon=True).start()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
