@@ -342,12 +342,17 @@ class Comparison:
     ) -> tuple[Summary, Summary] | None:
         """Both sides' summaries of [start, end) if they differ; ``None`` (the range counted as settled) if not."""
         s, d = self._summaries(collection, start, end)
+        return None if self._settled(result, s, d) else (s, d)
+
+    @staticmethod
+    def _settled(result: CollectionResult, s: Summary, d: Summary) -> bool:
+        """Equal count + checksum: the range's records are counted as covered and equal without being read."""
         if s != d:
-            return s, d
+            return False
         result.covered += s.count
         result.by_checksum += s.count
         result.equal += s.count
-        return None
+        return True
 
     def _bisect(
         self,
@@ -379,10 +384,7 @@ class Comparison:
             result.segments += 1
             checked += 1
             s, d = first[1][index] if first is not None else self._summaries(collection, a, b)
-            if s == d:
-                result.covered += s.count
-                result.by_checksum += s.count
-                result.equal += s.count
+            if self._settled(result, s, d):
                 continue
             mismatched += 1
             if (
