@@ -14,9 +14,9 @@ from ..durations import parse_duration
 from ..errors import HarnessError
 from ..load.compare import compare_settings
 from ..load.latency import LatencyReport, check_metrics, check_prometheus
-from ..load.rules import RuleSet, format_duration, load_rules
+from ..load.rules import RuleSet, format_duration
 from ..load.runner import compare_backends, run_locust
-from ..load.thresholds import DEFAULT_RULES
+from ..load.thresholds import target_rules
 from ..load.verdict import check_from_verdict
 from ..redaction import redact
 from ..verdict import CheckResult, inconclusive
@@ -26,12 +26,8 @@ from .context import GateContext
 LATENCY_DELAY_S = 3.0  # check-latency's first scrape waits for the load to be up
 
 
-def rules_path(ctx: GateContext) -> str:
-    return str(ctx.target.thresholds.rules or DEFAULT_RULES)
-
-
 def alert_rules(ctx: GateContext) -> RuleSet:
-    return load_rules(rules_path(ctx)).with_requests_metric(ctx.target.thresholds.requests_metric)
+    return target_rules(ctx.target.thresholds)
 
 
 def run_time_s(ctx: GateContext) -> float:

@@ -35,7 +35,7 @@ def _single(ctx: GateContext, check: str) -> Callable[[], CheckResult] | None:
         "preflight.reachable": lambda: preflight.reachable(ctx),
         "preflight.storage_health": lambda: preflight.storage_health(ctx),
         "preflight.character_db": lambda: preflight.database_provisioned(ctx),
-        "preflight.metrics": lambda: preflight.metrics_exported(ctx, performance.alert_rules),
+        "preflight.metrics": lambda: preflight.metrics_exported(ctx),
         "snapshot.baseline": lambda: data_checks.baseline(ctx),
         "snapshot.backup": lambda: data_checks.backup(ctx),
         "migration.export": lambda: data_checks.export(ctx),

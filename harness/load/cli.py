@@ -18,8 +18,8 @@ from ..config.run import RunContext, resolve_run
 from ..durations import parse_duration
 from ..errors import ConfigError
 from ..redaction import redact
-from .rules import RuleSet, load_rules
-from .thresholds import DEFAULT_RULES
+from .rules import RuleSet
+from .thresholds import target_rules
 
 REPORTS = Path("reports")
 
@@ -36,11 +36,10 @@ def _open(args: argparse.Namespace, *, backend: str | None = None) -> Iterator[t
 
 
 def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
-    path = args.rules or target.thresholds.rules or DEFAULT_RULES
     window = parse_duration(args.window, "--window") if args.window else None
     for_raw: str | None = getattr(args, "for_", None)
     for_ = parse_duration(for_raw, "--for") if for_raw else None
-    rules = load_rules(path).with_requests_metric(target.thresholds.requests_metric)
+    rules = target_rules(target.thresholds, args.rules)
     return rules.with_timing(window, for_, "option --window", "option --for")
 
 

@@ -30,7 +30,7 @@ from .. import resources
 from ..config.model import ThresholdSettings
 from ..durations import parse_duration
 from ..errors import ConfigError
-from .rules import RuleSet
+from .rules import RuleSet, load_rules
 
 # the shipped contracts/alert-rules.yaml, wherever the harness is installed
 DEFAULT_RULES = str(resources.alert_rules())
@@ -145,6 +145,13 @@ class ThresholdConfig:
         if self.window_s is None and self.for_s is None:
             return rules
         return rules.with_timing(self.window_s, self.for_s, self.window_origin, self.for_origin)
+
+
+def target_rules(section: ThresholdSettings, path: str | None = None) -> RuleSet:
+    """The alert rules a target's service is judged against (``check-latency``, the gate): ``path`` (an option)
+    > the section's ``rules`` > the shipped file, its error-rate rules reading the section's ``requests_metric``
+    as their counter of every request."""
+    return load_rules(path or section.rules or DEFAULT_RULES).with_requests_metric(section.requests_metric)
 
 
 def _number(value: Any, where: str) -> float:
