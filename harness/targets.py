@@ -12,7 +12,6 @@ from .config import Target
 from .config.loader import local_target
 from .config.model import LOCAL, SecurityProbes
 from .config.run import RunContext
-from .errors import ConfigError
 
 if TYPE_CHECKING:  # the embedded launcher is imported only when a local target is started
     from .embedded import StackInfo
@@ -21,9 +20,8 @@ if TYPE_CHECKING:  # the embedded launcher is imported only when a local target 
 @contextmanager
 def open_target(run: RunContext, *, characters: int | None = None, faults: Sequence[str] = ()) -> Iterator[Target]:
     """Yield the run's target: the named one as it is, or the embedded default, started for the duration."""
+    run.refuse_faults(faults)
     if run.named is not None:
-        if faults:
-            raise ConfigError("--fault applies to the embedded default only; a named target is tested as it is")
         yield run.named
         return
     from .embedded import EmbeddedStack

@@ -9,7 +9,7 @@ never applies the precedence itself and cannot pick another target than its pare
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -44,6 +44,12 @@ class RunContext:
         defined = BACKENDS if self.named is None else tuple(self.named.backends)
         chosen = self.settings.backends or BACKENDS
         return tuple(b for b in BACKENDS if b in chosen and b in defined)
+
+    def refuse_faults(self, faults: Sequence[str]) -> None:
+        """Faults are started with the embedded default; a named target is tested as it is (ignoring them would
+        make a fault test pass)."""
+        if faults and self.named is not None:
+            raise ConfigError("--fault applies to the embedded default only; a named target is tested as it is")
 
     def child_target_option(self) -> list[str]:
         """The option that hands this run's target to a child, resolved here: always by name, ``local``

@@ -137,8 +137,7 @@ def _environ(**values: str) -> Iterator[None]:
 def cmd_gate(args: argparse.Namespace) -> int:
     options = _options(args)
     resolved = resolve_run(target=options.target)
-    if options.faults and not resolved.embedded:
-        raise ConfigError("--fault applies to the embedded default only; a named target is tested as it is")
+    resolved.refuse_faults(options.faults)
     named = resolved.named
     profile = PROFILES[options.profile or (named.gate.profile if named else None) or "quick"]
     if options.plan_only:

@@ -67,3 +67,11 @@ def test_a_selection_the_target_lacks_is_one_line() -> None:
 def test_an_unknown_target_is_one_line_with_a_hint() -> None:
     with pytest.raises(ConfigError, match=r"unknown target 'stagng'.*did you mean 'staging'"):
         resolve_run(config=CONFIG, env={"HARNESS_TARGET": "stagng"})
+
+
+def test_faults_are_refused_on_a_named_target_only() -> None:
+    """``open_target`` and the gate share this: a named target is tested as it is, never silently unfaulted."""
+    with pytest.raises(ConfigError, match="--fault applies to the embedded default only"):
+        resolve_run(target="both", config=CONFIG, env={}).refuse_faults(["latency=0.6"])
+    resolve_run(target="local", config=CONFIG, env={}).refuse_faults(["latency=0.6"])
+    resolve_run(target="both", config=CONFIG, env={}).refuse_faults([])
