@@ -2,7 +2,9 @@
 machine write generated records that carry no tag, so every ``201`` is noted here (its ``Location``, else the
 collection URL plus the body's ``id``) the moment its answer arrives, and deleted at the end: also when a test
 fails, and, because the ledger is a JSON Lines file per process, when the run is interrupted (the pytest plugin
-removes what every worker's ledger still lists once the run ends).
+removes what every worker's ledger still lists once the run ends). A write and the noting of its answer are one
+step (``interrupts_held``): xdist stops a worker with a SIGINT of its own, which could otherwise land after the
+target created a record and before the ledger heard of it.
 
 Deletion knows nothing about the kinds of records: a record that cannot be deleted yet (``409``, e.g. a campaign
 that still has members) is retried after the others."""
@@ -11,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import threading
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,28 @@ def created_url(request_url: str, status: int, headers: Mapping[str, Any], body:
         base = request_url.split("?", 1)[0].rstrip("/")
         return f"{base}/{urllib.parse.quote(str(body['id']), safe='')}"
     return None
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold a SIGINT that arrives inside the block until the block ends, then act on it as it would have been
+    (KeyboardInterrupt under Python's default handler). Around "send a request that may create a record, note
+    its answer": the request is bounded by the target's read timeout, so Ctrl-C is late by at most that. Outside
+    the main thread (where no signal arrives) it holds nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
 
 
 @dataclass

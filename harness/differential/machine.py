@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ..created_records import CreatedRecords, Removal
+from ..created_records import CreatedRecords, Removal, interrupts_held
 from ..field_diff import FieldDifference, field_differences
 from ..fuzz.profiles import FuzzProfile
 from ..redaction import redact
@@ -122,14 +122,15 @@ class Duo:
             real = self.pairs.realize(side, step.body)
             content = real if isinstance(real, str) else json.dumps(real)
             headers["content-type"] = step.content_type
-        response = self.clients[side].request(
-            step.method,
-            self.pairs.realize(side, step.path),
-            params=step.params if params is None else params,
-            headers=headers,
-            content=content,
-        )
-        self.ledger.note_httpx(side, response)  # also what only one side created: a divergence, still removed
+        with interrupts_held():  # a Ctrl-C between the target's create and the ledger would leave the record behind
+            response = self.clients[side].request(
+                step.method,
+                self.pairs.realize(side, step.path),
+                params=step.params if params is None else params,
+                headers=headers,
+                content=content,
+            )
+            self.ledger.note_httpx(side, response)  # also what only one side created: a divergence, still removed
         return response
 
     def walk(self, side: str, step: Step) -> list[httpx.Response]:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis.control import current_build_context
 
 from harness.config import Target
-from harness.created_records import CreatedRecords
+from harness.created_records import CreatedRecords, interrupts_held
 from harness.fuzz.contract import load_contract
 from harness.fuzz.curl import curl_line
 from harness.fuzz.explain import case_violations
@@ -56,8 +56,9 @@ def test_operation(case: Any, target: Target, backend: str, created_records: Cre
     allure.dynamic.parameter("operation", case.operation.label)  # else Allure merges the operations' results
     base_url = target.backends[backend].url
     headers = target.auth.headers()
-    response = case.call(base_url=base_url, headers=headers, timeout=target.timeouts.read)
-    _note_created(created_records, backend, response)
+    with interrupts_held():  # a Ctrl-C between the target's create and the ledger would leave the record behind
+        response = case.call(base_url=base_url, headers=headers, timeout=target.timeouts.read)
+        _note_created(created_records, backend, response)
     try:
         case.validate_response(response, headers=headers)
     except BaseException as exc:
@@ -81,9 +82,11 @@ def test_stateful_links(
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": base_url, "headers": headers, "timeout": target.timeouts.read}
 
-        def after_call(self, response: Any, case: Any) -> None:
-            super().after_call(response, case)
-            _note_created(created_records, backend, response)
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            with interrupts_held():  # the create and its note in the ledger are one step
+                response = super().call(case, **kwargs)
+                _note_created(created_records, backend, response)
+            return response
 
         def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
             try:
