@@ -73,7 +73,7 @@ TARGET_KEYS: KeyTypes = {
 SECTION_KEYS: dict[str, KeyTypes] = {
     "backend": {"url": str},
     "source": {"dsn": str},
-    "destination": {"url": str, "database": str, "token": str},
+    "destination": {"url": str, "database": str, "token": str, "read_timeout": NUMBER},
     "prometheus": {"url": str},
     "auth": {"bearer_token": str, "header_name": str, "header_value": str},
     "timeouts": {"connect": NUMBER, "read": NUMBER},
@@ -204,6 +204,7 @@ class _Reader:
                 _url(self, self.require(values, "url", p + "destination."), p + "destination.url"),
                 values.get("database", "character_db"),
                 values.get("token") or None,
+                self.seconds(values.get("read_timeout", Destination.read_timeout), p + "destination.read_timeout"),
             )
         if "prometheus" in data:
             values = self.section(data["prometheus"], "prometheus", p + "prometheus.")
@@ -212,7 +213,7 @@ class _Reader:
         timeouts = Timeouts()
         if "timeouts" in data:
             values = self.section(data["timeouts"], "timeouts", p + "timeouts.")
-            timeouts = Timeouts(**{k: float(v) for k, v in values.items()})
+            timeouts = Timeouts(**{k: self.seconds(v, f"{p}timeouts.{k}") for k, v in values.items()})
         return Target(
             name=name,
             environment=environment,
@@ -282,6 +283,12 @@ class _Reader:
             raise self.error(prefix + key, "must be a list of strings" + (f", {example}" if example else ""))
         return tuple(values)
 
+    def seconds(self, value: Any, key: str) -> float:
+        """A time span in seconds: a number above zero (a zero timeout would fail every request)."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.error(key, f"must be a positive number of seconds, got {value!r}")
+        return float(value)
+
     def duration(self, value: str, key: str) -> str:
         try:
             parse_duration(value, key)
@@ -349,9 +356,7 @@ class _Reader:
                 )
         budgets: list[tuple[str, float]] = []
         for name, seconds in data.get("budgets", {}).items():
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-                raise self.error(f"{prefix}budgets.{name}", f"must be a positive number of seconds, got {seconds!r}")
-            budgets.append((name, float(seconds)))
+            budgets.append((name, self.seconds(seconds, f"{prefix}budgets.{name}")))
         scripts: list[tuple[str, str]] = []
         for name, command in data.get("scripts", {}).items():
             key = f"{prefix}scripts.{name}"

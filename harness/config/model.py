@@ -82,11 +82,14 @@ class Source:
 @dataclass(frozen=True)
 class Destination:
     """The Storage Service and the database the Character Service uses there; ``token``: the harness's own
-    bearer token there (a read token: the harness never writes to the destination)."""
+    bearer token there (a read token: the harness never writes to the destination); ``read_timeout``: how long
+    one data read there may take (a range summary reads many records, so it is the data checks' own, not the
+    API's ``timeouts.read``)."""
 
     url: str
     database: str = "character_db"
     token: str | None = field(default=None, repr=False)
+    read_timeout: float = 30.0
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}

@@ -61,7 +61,7 @@ def open_sides(
                 mapping=settings.mapping,
                 page_size=settings.page_size,
                 retries=settings.retries,
-                timeout=max(target.timeouts.read, 30.0),
+                timeout=target.destination.read_timeout,
                 headers=target.destination.headers(),
             )
             stack.callback(dst.close)

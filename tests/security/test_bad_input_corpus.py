@@ -35,8 +35,8 @@ def target(extra: str = "", backend: str = CLOSED, destination: str = "", source
     text += "[targets.t.timeouts]\nconnect = 2\nread = 2\n"
     if source:
         text += f'[targets.t.source]\ndsn = "{source}"\n'
-    if destination:
-        text += f'[targets.t.destination]\nurl = "{destination}"\n'
+    if destination:  # the data reads' own timeout, 30 s unless declared
+        text += f'[targets.t.destination]\nurl = "{destination}"\nread_timeout = 2\n'
     return text + extra
 
 
@@ -55,6 +55,10 @@ CASES: dict[str, Case] = {
     "unknown backend name": Case(VERIFY, target().replace("backends.storage", "backends.new")),
     "destination url without scheme": Case(VERIFY, target(destination="storage:8000")),
     "timeout not a number": Case(VERIFY, target().replace("connect = 2", 'connect = "fast"')),
+    "timeout zero": Case(VERIFY, target().replace("read = 2", "read = 0")),
+    "data read timeout negative": Case(
+        VERIFY, target(destination=CLOSED).replace("read_timeout = 2", "read_timeout = -1")
+    ),
     "unknown security key": Case(VERIFY, target("[targets.t.security]\nread_tokn = 'x'\n")),
     "token from an unset variable": Case(VERIFY, target(destination=CLOSED) + 'token = "${HARNESS_NO_SUCH_VAR}"\n'),
     "default target unknown": Case(VERIFY, 'default_target = "nope"\n' + target()),

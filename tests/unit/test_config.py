@@ -105,6 +105,18 @@ def test_errors_name_file_key_and_fix(text: str, message: str) -> None:
     assert "\n" not in str(info.value)
 
 
+def test_the_data_reads_have_their_own_timeout() -> None:
+    """A range summary reads many records: the data reads wait ``destination.read_timeout`` (30 s unless
+    declared), not the API's ``timeouts.read``; a declared one is honoured, a zero one refused."""
+    text = '[targets.s]\nenvironment = "staging"\n[targets.s.timeouts]\nread = 2\n[targets.s.destination]\nurl = "http://s"\n'
+    destination = parse_config(text).targets["s"].destination
+    assert destination is not None and destination.read_timeout == 30.0
+    destination = parse_config(text + "read_timeout = 5\n").targets["s"].destination
+    assert destination is not None and destination.read_timeout == 5.0
+    with pytest.raises(ConfigError, match=r"targets\.s\.destination\.read_timeout: must be a positive number"):
+        parse_config(text + "read_timeout = 0\n")
+
+
 def test_unknown_target_suggests() -> None:
     config = parse_config(GOOD, "harness.toml", ENV)
     with pytest.raises(ConfigError, match="unknown target 'stagng'; did you mean 'staging'"):
