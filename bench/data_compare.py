@@ -148,10 +148,15 @@ def _raw_floor(settings: Any, dsn: str, url: str, database: str, token: str) -> 
     return rows[0]
 
 
-def run_child(kind: str, info: Any) -> dict[str, Any]:
+def run_child(kind: str, info: Any, before: str | None = None) -> dict[str, Any]:
+    """One measurement in a fresh process; ``before``: with the harness of that directory (an export of an
+    earlier commit) first on the path, for a before/after in one run."""
+    env = {**os.environ, "BENCH_SOURCE_DSN": info.reader_dsn, "BENCH_STORAGE_TOKEN": info.storage_read_token}
+    if before:
+        env["PYTHONPATH"] = before
     proc = subprocess.run(
         [sys.executable, __file__, "--child", kind, "-", info.storage_service_url, info.storage_database],
-        env={**os.environ, "BENCH_SOURCE_DSN": info.reader_dsn, "BENCH_STORAGE_TOKEN": info.storage_read_token},
+        env=env,
         capture_output=True,
         text=True,
         timeout=CHILD_TIMEOUT_S,
@@ -183,7 +188,9 @@ def inject_differences(info: Any, count: int) -> None:
         client.post(f"{base}/batch", json={"records": changed}).raise_for_status()
 
 
-def bench_size(n: int, diffs: int, rounds: int, with_deepdiff: bool, bulk: bool) -> dict[str, Any]:
+def bench_size(
+    n: int, diffs: int, rounds: int, with_deepdiff: bool, bulk: bool, before: str | None = None
+) -> dict[str, Any]:
     """Floor and compares alternate for ``rounds`` rounds; the fastest of each is kept (the machine is shared,
     so the minimum is the figure least disturbed by others), with the highest peak RSS seen."""
     from harness.embedded import EmbeddedStack
@@ -194,19 +201,25 @@ def bench_size(n: int, diffs: int, rounds: int, with_deepdiff: bool, bulk: bool)
         result: dict[str, Any] = {"characters": n, "setup_s": setup, "timings": info.timings}
         print(f"  {n:>9,} stack ready in {setup:.1f} s {info.timings}", flush=True)
         # equal data first: the checksums-first compare settles it from range checksums, reading nothing
-        equal = [run_child("compare-checksums", info) for _ in range(rounds)]
-        for run in equal:
-            print(f"  {n:>9,} {'checksums (equal)':<18} {json.dumps(run)}", flush=True)
-        result["checksums-equal"] = {
-            **min(equal, key=lambda r: r["seconds"]),
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in equal),
-        }
-        result.setdefault("all", {})["checksums-equal"] = [round(r["seconds"], 2) for r in equal]
+        for label, code in [("checksums-equal", None)] + ([("checksums-equal-before", before)] if before else []):
+            equal = [run_child("compare-checksums", info, code) for _ in range(rounds)]
+            for run in equal:
+                print(f"  {n:>9,} {label:<22} {json.dumps(run)}", flush=True)
+            result[label] = {
+                **min(equal, key=lambda r: r["seconds"]),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in equal),
+            }
+            result.setdefault("all", {})[label] = [round(r["seconds"], 2) for r in equal]
         inject_differences(info, diffs)
         kinds = ["raw-floor", "floor", "compare", "compare-checksums"]
+        if before:
+            kinds.append("compare-checksums-before")
         for round_no in range(rounds):
             for kind in kinds + (["deepdiff"] if with_deepdiff and round_no == 0 else []):
-                run = run_child(kind, info)
+                if kind.endswith("-before"):
+                    run = run_child(kind.removesuffix("-before"), info, before)
+                else:
+                    run = run_child(kind, info)
                 print(f"  {n:>9,} {kind:<18} {json.dumps(run)}", flush=True)
                 best = result.get(kind)
                 if best is None or run["seconds"] < best["seconds"]:
@@ -229,6 +242,12 @@ def main() -> None:
         help="seed and migrate the way `harness up` does (Python rows, export, HTTP import: ~13 min at 1M) instead"
         " of the reference's bulk path (set-based SQL, COPY into the Storage Service's tables)",
     )
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="also run the checksums-first compares with the harness of DIR (e.g. `git archive` of an earlier"
+        " commit, unpacked) first on PYTHONPATH, and print after / before",
+    )
     parser.add_argument("--child", nargs=4, metavar=("KIND", "DSN", "URL", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -238,7 +257,10 @@ def main() -> None:
     # whole-list DeepDiff once, at the smallest size up to DEEPDIFF_MAX (it grows quadratically)
     deepdiff_at = sizes[0] if sizes[0] <= DEEPDIFF_MAX else None
     results = [
-        bench_size(n, args.diffs, args.rounds, with_deepdiff=n == deepdiff_at, bulk=not args.python_seed) for n in sizes
+        bench_size(
+            n, args.diffs, args.rounds, with_deepdiff=n == deepdiff_at, bulk=not args.python_seed, before=args.before
+        )
+        for n in sizes
     ]
 
     print(
@@ -265,6 +287,15 @@ def main() -> None:
             f" (read {quick.get('read', '?')} of {quick['records']:,}); raw-floor peak RSS"
             f" {r['raw-floor']['peak_rss_mb']:.0f} MB; setup {r['setup_s']:.0f} s"
         )
+        if "compare-checksums-before" in r:
+            was, was_eq = r["compare-checksums-before"], r["checksums-equal-before"]
+            print(
+                f"{'':>10}  checksums first, before -> after: equal data {was_eq['seconds']:.2f} ->"
+                f" {eq['seconds']:.2f} s"
+                f" (x{was_eq['seconds'] / eq['seconds']:.2f}); with {args.diffs} changes {was['seconds']:.2f} ->"
+                f" {quick['seconds']:.2f} s (x{was['seconds'] / quick['seconds']:.2f}); peak RSS"
+                f" {was['peak_rss_mb']:.0f} -> {quick['peak_rss_mb']:.0f} MB"
+            )
         print(f"{'':>10}  all rounds (s): {r['all']}")
     first = results[0]
     if "deepdiff" in first:

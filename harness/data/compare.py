@@ -32,7 +32,9 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from ..errors import HarnessError
+from . import held_range
 from .canonical import Canonical, Canonicalizer, within_tolerance
+from .held_range import HeldRange
 from .progress import ProgressFn
 from .readers import RawRecord, Reader, ReadFailure, Summary
 from .report import CollectionResult, CompareReport, Difference, FieldDiff
@@ -144,6 +146,7 @@ class Comparison:
         self._deadline: float | None = None
         self._found = 0
         self._pool: ThreadPoolExecutor | None = None  # while running: the source's summaries beside the other's
+        self._held: HeldRange | None = None  # the source range being bisected, in memory (``held_range``)
 
     # --- bookkeeping -----------------------------------------------------------------------------------
 
@@ -313,6 +316,9 @@ class Comparison:
                 self._recount(collection, result)  # coverage needs the totals
                 raise
             return
+        if use_checksums and sample is None and callable(getattr(self.source, "summary_items", None)):
+            self._bisect_held(collection, result, self._split(collection, low, high))
+            return
         if use_checksums and sample is None:
             # the first split is summarised up front, instead of the whole range: the same one pass over the
             # data when both sides agree, and no pass thrown away when they differ; its counts are the totals
@@ -332,10 +338,49 @@ class Comparison:
         for start, end in self._segments(result.total):  # a sample: ranges picked at random
             self._clock(result)
             result.segments += 1
-            if use_checksums and self._differing(collection, result, start, end) is None:
-                continue
+            expected = None
+            if use_checksums:
+                differing = self._differing(collection, result, start, end)
+                if differing is None:
+                    continue
+                expected = (differing[0].count, differing[1].count)
             result.segments_streamed += 1
-            self._stream(collection, result, start, end)
+            self._stream(collection, result, start, end, expected=expected)
+
+    def _bisect_held(self, collection: str, result: CollectionResult, parts: list[Bound]) -> None:
+        """The first split, one range at a time: the source's summary items of the range are read once and held
+        (``held_range``) while the destination summarises it; a differing range is bisected with the source's
+        sub-range summaries computed from memory. So the source builds each document once, whatever the depth."""
+        versioned = versions_in_checksums(self.source, self.destination, collection)
+        items = self.source.summary_items  # type: ignore[attr-defined]
+        result.source_count = result.destination_count = 0
+        for a, b in parts:
+            self._clock(result)
+            result.segments += 1
+
+            def hold(a: str | None = a, b: str | None = b) -> HeldRange | None:
+                listed = items(collection, a, b, versioned=versioned, limit=held_range.HOLD_MAX)
+                return None if listed is None else HeldRange.of(listed[0], listed[1], a, b)
+
+            if self._pool is None:
+                held, d = hold(), self._summary(self.destination, collection, a, b)
+            else:
+                future = self._pool.submit(hold)
+                try:
+                    d = self._summary(self.destination, collection, a, b)
+                finally:
+                    wait([future])  # never leave the source reader in use by the helper when this one fails
+                held = future.result()
+            s = held.summary(a, b) if held is not None else self._summary(self.source, collection, a, b)
+            result.source_count += s.count
+            result.destination_count += d.count
+            if self._settled(result, s, d):
+                continue
+            self._held = held
+            try:
+                self._bisect(collection, result, a, b, s.count, d.count)
+            finally:
+                self._held = None
 
     def _differing(
         self, collection: str, result: CollectionResult, start: str | None, end: str | None
@@ -370,7 +415,7 @@ class Comparison:
         small = max(s_count, d_count) <= self.settings.bisection_threshold
         if small and (first is None or any(s != d for s, d in first[1])):
             result.segments_streamed += 1
-            self._stream(collection, result, start, end)
+            self._stream(collection, result, start, end, expected=(s_count, d_count))
             return
         parts = first[0] if first is not None else self._split(collection, start, end)
         if len(parts) < 2 and first is None:  # nothing to cut at (no keys on the source in this range): read it
@@ -406,6 +451,8 @@ class Comparison:
         if self.settings.collection(collection).key_type == "uuid":
             return split_bounds(start, end, factor)
         cut_points = getattr(self.source, "cut_points", None) or getattr(self.destination, "cut_points", None)
+        if self._held is not None and self._held.covers(start, end):
+            cut_points = self._held.cut_points
         if cut_points is None:
             return [(start, end)]
         cuts = [c for c in cut_points(collection, start, end, factor) if (start is None or c > start)]
@@ -429,6 +476,8 @@ class Comparison:
 
     def _summary(self, reader: Reader, collection: str, start: str | None = None, end: str | None = None) -> Summary:
         """A range's count + checksum, record versions included where both sides' checksums can cover them."""
+        if reader is self.source and self._held is not None and self._held.covers(start, end):
+            return self._held.summary(start, end)
         if versions_in_checksums(self.source, self.destination, collection):
             return reader.versioned_summary(collection, start, end)  # type: ignore[attr-defined, no-any-return]
         return reader.summary(collection, start, end)
@@ -460,16 +509,23 @@ class Comparison:
             yield key, raw
 
     def _stream(
-        self, collection: str, result: CollectionResult, start: str | None, end: str | None, count: bool = False
+        self,
+        collection: str,
+        result: CollectionResult,
+        start: str | None,
+        end: str | None,
+        count: bool = False,
+        expected: tuple[int, int] | None = None,
     ) -> None:
-        """Merge-join ``[start, end)`` of both sides; ``count``: the keys read are the sides' counts."""
+        """Merge-join ``[start, end)`` of both sides; ``count``: the keys read are the sides' counts;
+        ``expected``: the sides' counts of the range from its summaries (the size of a first page)."""
         # each reader's records are mapped by its own side's renames, so source-vs-source (a backup) works too
         canon_s = Canonicalizer(self.settings, collection, self.source.side)
         canon_d = Canonicalizer(self.settings, collection, self.destination.side)
         tolerance = self.settings.for_collection(self.settings.tolerance, collection)
         raw_equal_settles = canon_s.agrees_with(canon_d)  # then equal records need no mapping at all
-        src_iter = self.source.read(collection, start, end)
-        dst_iter = self.destination.read(collection, start, end)
+        src_iter = self.source.read(collection, start, end, expected and expected[0])
+        dst_iter = self.destination.read(collection, start, end, expected and expected[1])
         only_src = only_dst = both = equal = 0  # kept in locals: this loop runs once per record
         try:
             src = self._unique(collection, result, "source", src_iter)

@@ -80,7 +80,13 @@ class Reader(Protocol):
         """What the checksums are over: readers whose forms are equal give comparable checksums."""
         ...
 
-    def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]: ...
+    def read(
+        self, collection: str, start: str | None = None, end: str | None = None, expected: int | None = None
+    ) -> Iterator[RawRecord]:
+        """[start, end) in key order; ``expected``: how many records the range held when it was summarised (a
+        hint for the size of the first page, never a limit)."""
+        ...
+
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary: ...
     def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def close(self) -> None: ...
@@ -330,8 +336,10 @@ class SourceReader:
                 return
             after = str(ids[-1])
 
-    def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]:
-        return prefetched(self.pages(collection, start, end))
+    def read(
+        self, collection: str, start: str | None = None, end: str | None = None, expected: int | None = None
+    ) -> Iterator[RawRecord]:
+        return prefetched(self.pages(collection, start, end))  # its queries end at ``end``: no hint needed
 
     def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The records with these keys, as ``read`` gives them (a key not found is left out)."""
@@ -391,6 +399,26 @@ class SourceReader:
                 after = rows[-1]["key"]
 
         return prefetched(pages())
+
+    def summary_items(
+        self, collection: str, start: str | None, end: str | None, *, versioned: bool, limit: int
+    ) -> tuple[list[str], list[str]] | None:
+        """The keys and items, in key order, that ``summary`` (``versioned_summary`` when ``versioned``) hashes
+        as "key:item" joined by ",", in one query (two arrays: no per-row cost), so the summaries of every
+        sub-range can be computed from one read (``held_range``); None when [start, end) holds more than
+        ``limit`` records."""
+        m, relation, key = self.relation(collection)
+        where, params = m.range_clause(key, start, end, None)
+        item = self._digest(m) if versioned else sql.SQL("md5(q.document::jsonb::text)")
+        # aggregated in the order the sorted sub-query gives them (an ordered aggregate would sort them again);
+        # the caller checks the order
+        query = sql.SQL(
+            "SELECT coalesce(array_agg(k), '{{}}') AS keys, coalesce(array_agg(i), '{{}}') AS items"
+            " FROM (SELECT {}::text AS k, {} AS i FROM {} WHERE {} ORDER BY {} LIMIT %s) AS held"
+        ).format(key, item, relation, where, m.key_order(key))
+        row = self.query(collection, start, query, [*params, limit + 1])[0]
+        keys, items = list(row["keys"]), list(row["items"])
+        return None if len(keys) > limit else (keys, items)
 
     def cut_points(self, collection: str, start: str | None, end: str | None, parts: int) -> list[str]:
         """Keys that cut the source's records in [start, end) into ``parts`` runs of about equal size."""
@@ -503,12 +531,19 @@ class DestinationReader:
             self.side, collection, after, self.retries, (httpx.TransportError, _Transient), fetch, lambda: None
         )
 
-    def items(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[Any]]:
-        """Pages of the listing's items (``id``, ``version``, ``document``) with ids in [start, end)."""
+    def items(
+        self, collection: str, start: str | None = None, end: str | None = None, expected: int | None = None
+    ) -> Iterator[list[Any]]:
+        """Pages of the listing's items (``id``, ``version``, ``document``) with ids in [start, end).
+        The listing has no end bound, so a page runs past ``end``: with ``expected`` (the range's count from its
+        summary) the first page asks for that many and one more (past the end: the range is complete), instead of
+        a whole page of records beyond the range (5 times the range, for a bisected range of 400)."""
         # ``after`` is exclusive: start just before ``start`` and drop the few ids below it
         after = start[:-1] if start else None
+        limit = self.page_size if expected is None else max(1, min(self.page_size, expected + 1))
         while True:
-            body = self._get(collection, after, "records", {"after": after, "limit": self.page_size})
+            body = self._get(collection, after, "records", {"after": after, "limit": limit})
+            limit = self.page_size
             page: list[Any] = []
             for item in body["items"]:
                 key = item["id"]
@@ -545,8 +580,10 @@ class DestinationReader:
                 raise HarnessError(f"the Storage Service answered {response.status_code} to records/{key}")
         return found
 
-    def pages(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[list[RawRecord]]:
-        for items in self.items(collection, start, end):
+    def pages(
+        self, collection: str, start: str | None = None, end: str | None = None, expected: int | None = None
+    ) -> Iterator[list[RawRecord]]:
+        for items in self.items(collection, start, end, expected):
             yield [(i["id"], {**i["document"], "id": i["id"], "version": i["version"]}) for i in items]
 
     def digests(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[tuple[str, str]]:
@@ -555,8 +592,10 @@ class DestinationReader:
             text = json.dumps(i["document"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             yield i["id"], hashlib.md5(f"{i['version']}:{text}".encode()).hexdigest()
 
-    def read(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[RawRecord]:
-        return prefetched(self.pages(collection, start, end))
+    def read(
+        self, collection: str, start: str | None = None, end: str | None = None, expected: int | None = None
+    ) -> Iterator[RawRecord]:
+        return prefetched(self.pages(collection, start, end, expected))
 
     def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
         body = self._get(collection, start, "summary", {"start": start, "end": end})

@@ -7,11 +7,14 @@ fewer records."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from data_helpers import Storage, run_compare
 
-from harness.data.compare import split_bounds
+from harness.data import held_range
+from harness.data.compare import CompareOptions, compare, split_bounds
+from harness.data.readers import DestinationReader, SourceReader, Summary
 from harness.data.report import CompareReport
 from harness.data.settings import parse_compare_settings
 from harness.embedded import EmbeddedStack, StackInfo
@@ -100,3 +103,59 @@ def test_spread_differences_are_bisected_not_read_in_full(spread: tuple[StackInf
     read = characters.covered - characters.by_checksum
     assert characters.coverage == 1.0
     assert read < characters.total / 4, f"read {read} of {characters.total}"
+
+
+class CountingSource(SourceReader):
+    """The real source reader, counting what the bisection asks of PostgreSQL."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_summaries = 0
+        self.item_reads: list[tuple[str | None, str | None]] = []
+
+    def summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
+        self.sql_summaries += 1
+        return super().summary(collection, start, end)
+
+    def versioned_summary(self, collection: str, start: str | None = None, end: str | None = None) -> Summary:
+        self.sql_summaries += 1
+        return super().versioned_summary(collection, start, end)
+
+    def summary_items(
+        self, collection: str, start: str | None, end: str | None, *, versioned: bool, limit: int
+    ) -> tuple[list[str], list[str]] | None:
+        self.item_reads.append((start, end))
+        return super().summary_items(collection, start, end, versioned=versioned, limit=limit)
+
+
+def _counted_compare(info: StackInfo) -> tuple[CompareReport, CountingSource]:
+    source = CountingSource(info.source_dsn, mapping=SETTINGS.mapping, page_size=SETTINGS.page_size)
+    destination = DestinationReader(
+        info.storage_service_url, info.storage_database, mapping=SETTINGS.mapping, headers=info.read_headers()
+    )
+    try:
+        return compare(source, destination, SETTINGS, CompareOptions(checksums=True)), source
+    finally:
+        source.close()
+        destination.close()
+
+
+def test_the_source_builds_each_document_once(spread: tuple[StackInfo, set[str]]) -> None:
+    """Every range of the first split differs and is bisected three levels deep, yet the source is read once
+    per range of the first split (its summary items, held in memory) and never summarised in SQL."""
+    info, changed = spread
+    report, source = _counted_compare(info)
+    assert {(d.key, d.kind) for d in report.differences} == {(k, "changed") for k in changed}
+    first_split = split_bounds(None, None, SETTINGS.bisection_factor)
+    assert source.item_reads == first_split * 2  # campaigns, then characters
+    assert source.sql_summaries == 0
+
+
+def test_a_range_too_large_to_hold_is_summarised_in_sql(
+    spread: tuple[StackInfo, set[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info, changed = spread
+    monkeypatch.setattr(held_range, "HOLD_MAX", 20)  # the ranges of the first split hold about 100 characters
+    report, source = _counted_compare(info)
+    assert {(d.key, d.kind) for d in report.differences} == {(k, "changed") for k in changed}
+    assert source.sql_summaries > len(split_bounds(None, None, SETTINGS.bisection_factor))
