@@ -364,14 +364,22 @@ class SourceReader:
     def versions_in_checksums(self, collection: str) -> bool:
         return True  # computed here, in SQL
 
-    def _summary(self, collection: str, start: str | None, end: str | None, *, versioned: bool) -> Summary:
+    def _summarised(
+        self, collection: str, start: str | None, end: str | None, versioned: bool
+    ) -> tuple[CollectionMapping, sql.Composable, sql.Composable, sql.Composable, list[Any]]:
+        """What a summary of [start, end) is over: the mapping, "relation WHERE range", the key, the item each
+        record adds (md5 of "version:document" when ``versioned``, else of the document), the range's parameters."""
         m, relation, key = self.relation(collection)
         where, params = m.range_clause(key, start, end, None)
         item = self._digest(m) if versioned else sql.SQL("md5(q.document::jsonb::text)")
+        return m, sql.SQL("{} WHERE {}").format(relation, where), key, item, params
+
+    def _summary(self, collection: str, start: str | None, end: str | None, *, versioned: bool) -> Summary:
+        m, source, key, item, params = self._summarised(collection, start, end, versioned)
         query = sql.SQL(
             "SELECT count(*) AS count, md5(coalesce(string_agg({}::text || ':' || {}, ',' ORDER BY {}), ''))"
-            " AS checksum FROM {} WHERE {}"
-        ).format(key, item, m.key_order(key), relation, where)
+            " AS checksum FROM {}"
+        ).format(key, item, m.key_order(key), source)
         row = self.query(collection, start, query, params)[0]
         return Summary(int(row["count"]), row["checksum"])
 
@@ -407,15 +415,13 @@ class SourceReader:
         as "key:item" joined by ",", in one query (two arrays: no per-row cost), so the summaries of every
         sub-range can be computed from one read (``held_range``); None when [start, end) holds more than
         ``limit`` records."""
-        m, relation, key = self.relation(collection)
-        where, params = m.range_clause(key, start, end, None)
-        item = self._digest(m) if versioned else sql.SQL("md5(q.document::jsonb::text)")
+        m, source, key, item, params = self._summarised(collection, start, end, versioned)
         # aggregated in the order the sorted sub-query gives them (an ordered aggregate would sort them again);
         # the caller checks the order
         query = sql.SQL(
             "SELECT coalesce(array_agg(k), '{{}}') AS keys, coalesce(array_agg(i), '{{}}') AS items"
-            " FROM (SELECT {}::text AS k, {} AS i FROM {} WHERE {} ORDER BY {} LIMIT %s) AS held"
-        ).format(key, item, relation, where, m.key_order(key))
+            " FROM (SELECT {}::text AS k, {} AS i FROM {} ORDER BY {} LIMIT %s) AS held"
+        ).format(key, item, source, m.key_order(key))
         row = self.query(collection, start, query, [*params, limit + 1])[0]
         keys, items = list(row["keys"]), list(row["items"])
         return None if len(keys) > limit else (keys, items)
