@@ -18,13 +18,16 @@ otherwise the report says so, and ``--no-checksums`` compares versions everywher
 from __future__ import annotations
 
 import gc
+import itertools
 import math
+import queue
 import random
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +60,7 @@ CHECK_EVERY = 500  # records between looks at the clock
 # A larger range is always split: differences spread over the key space make every sub-range of a large range
 # differ, yet a level or two further down most are equal (100 among 1,000,000: about 25,000 records read).
 DENSE_AFTER, DENSE_SHARE = 4, 0.5
+LOOKAHEAD = 2  # ranges of the first split whose source items are read ahead (each on a connection of its own)
 
 
 @dataclass(frozen=True)
@@ -348,39 +352,61 @@ class Comparison:
             self._stream(collection, result, start, end, expected=expected)
 
     def _bisect_held(self, collection: str, result: CollectionResult, parts: list[Bound]) -> None:
-        """The first split, one range at a time: the source's summary items of the range are read once and held
-        (``held_range``) while the destination summarises it; a differing range is bisected with the source's
-        sub-range summaries computed from memory. So the source builds each document once, whatever the depth."""
+        """The first split, one range at a time: the source's summary items of each range are read once and held
+        (``held_range``), while the destination summarises it; a differing range is bisected with the source's
+        sub-range summaries computed from memory, so the source builds each document once, whatever the depth.
+        Building them is the source's whole cost, so the next ranges are read ahead on connections of their own
+        (``LOOKAHEAD``; PostgreSQL builds them on another core while this thread compares)."""
         versioned = versions_in_checksums(self.source, self.destination, collection)
-        items = self.source.summary_items  # type: ignore[attr-defined]
-        result.source_count = result.destination_count = 0
-        for a, b in parts:
-            self._clock(result)
-            result.segments += 1
+        readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        siblings = [self.source.sibling() for _ in range(LOOKAHEAD)]  # type: ignore[attr-defined]
+        for reader in siblings:
+            readers.put(reader)
 
-            def hold(a: str | None = a, b: str | None = b) -> HeldRange | None:
-                listed = items(collection, a, b, versioned=versioned, limit=held_range.HOLD_MAX)
-                return None if listed is None else HeldRange.of(listed[0], listed[1], a, b)
-
-            if self._pool is None:
-                held, d = hold(), self._summary(self.destination, collection, a, b)
-            else:
-                future = self._pool.submit(hold)
-                try:
-                    d = self._summary(self.destination, collection, a, b)
-                finally:
-                    wait([future])  # never leave the source reader in use by the helper when this one fails
-                held = future.result()
-            s = held.summary(a, b) if held is not None else self._summary(self.source, collection, a, b)
-            result.source_count += s.count
-            result.destination_count += d.count
-            if self._settled(result, s, d):
-                continue
-            self._held = held
+        def hold(a: str | None, b: str | None) -> HeldRange | None:
+            reader = readers.get()
             try:
-                self._bisect(collection, result, a, b, s.count, d.count)
+                listed = reader.summary_items(collection, a, b, versioned=versioned, limit=held_range.HOLD_MAX)
             finally:
-                self._held = None
+                readers.put(reader)
+            return None if listed is None else HeldRange.of(listed[0], listed[1], a, b)
+
+        result.source_count = result.destination_count = 0
+        ahead: deque[tuple[Bound, Future[HeldRange | None]]] = deque()
+        submitted: list[Future[HeldRange | None]] = []
+        remaining = iter(parts)
+
+        def read_ahead(count: int) -> None:
+            for c, e in itertools.islice(remaining, count):
+                submitted.append(loaders.submit(hold, c, e))
+                ahead.append(((c, e), submitted[-1]))
+
+        with ThreadPoolExecutor(LOOKAHEAD, thread_name_prefix="held") as loaders:
+            try:
+                read_ahead(LOOKAHEAD)
+                while ahead:
+                    (a, b), future = ahead.popleft()
+                    self._clock(result)
+                    result.segments += 1
+                    d = self._summary(self.destination, collection, a, b)
+                    held = future.result()
+                    read_ahead(1)
+                    s = held.summary(a, b) if held is not None else self._summary(self.source, collection, a, b)
+                    result.source_count += s.count
+                    result.destination_count += d.count
+                    if self._settled(result, s, d):
+                        continue
+                    self._held = held
+                    try:
+                        self._bisect(collection, result, a, b, s.count, d.count)
+                    finally:
+                        self._held = None
+            finally:
+                for pending in submitted:
+                    pending.cancel()
+                wait(submitted)  # a load under way ends before its connection is closed
+                for reader in siblings:
+                    reader.close()
 
     def _differing(
         self, collection: str, result: CollectionResult, start: str | None, end: str | None

@@ -19,6 +19,7 @@ background thread fetches the next page while the caller works on the current on
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import queue
@@ -216,6 +217,13 @@ class SourceReader:
                     "check [targets.X.source] dsn"
                 ) from None
         return self._conn
+
+    def sibling(self) -> SourceReader:
+        """A reader of the same source and mapping on a connection of its own, for a thread that reads beside
+        this one (a connection serves one query at a time); the caller closes it."""
+        other = copy.copy(self)
+        other._conn = None
+        return other
 
     def _reset(self) -> None:
         if self._conn is not None:
