@@ -373,13 +373,14 @@ class Comparison:
 
         result.source_count = result.destination_count = 0
         ahead: deque[tuple[Bound, Future[HeldRange | None]]] = deque()
-        submitted: list[Future[HeldRange | None]] = []
+        submitted: set[Future[HeldRange | None]] = set()  # until taken: a future holds its range
         remaining = iter(parts)
 
         def read_ahead(count: int) -> None:
             for c, e in itertools.islice(remaining, count):
-                submitted.append(loaders.submit(hold, c, e))
-                ahead.append(((c, e), submitted[-1]))
+                future = loaders.submit(hold, c, e)
+                submitted.add(future)
+                ahead.append(((c, e), future))
 
         with ThreadPoolExecutor(LOOKAHEAD, thread_name_prefix="held") as loaders:
             try:
@@ -390,6 +391,7 @@ class Comparison:
                     result.segments += 1
                     d = self._summary(self.destination, collection, a, b)
                     held = future.result()
+                    submitted.discard(future)
                     read_ahead(1)
                     s = held.summary(a, b) if held is not None else self._summary(self.source, collection, a, b)
                     result.source_count += s.count
