@@ -1,8 +1,10 @@
 """Record-by-record parity of source and destination, in bounded memory (the reladiff approach).
 
 1. Where both sides can compute per-key-range count + checksum (the Storage Service's ``summary``; the source
-   computes the same over the storage form inside PostgreSQL), compare the whole collection first, then, if it
-   differs, ranges of about ``segment_size`` keys; only the ranges whose checksums differ are read.
+   computes the same over the storage form inside PostgreSQL), key ranges are bisected: a range that differs is
+   split into ``bisection_factor`` sub-ranges until at most ``bisection_threshold`` records are left; only those
+   ranges are read. The source's keys and digests of a range of the first split are read once and held while
+   it is bisected (``held_range``), so the source builds each document once.
 2. A range is read from both sides in key order and merge-joined by key: a key on one side only is a missing or
    extra record; a key that repeats is a duplicate. Each pair is mapped into the canonical form and settled by
    ``==``; only the records that still differ after numeric tolerance go to DeepDiff, which names the fields.
