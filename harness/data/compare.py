@@ -322,18 +322,8 @@ class Comparison:
                 self._recount(collection, result)  # coverage needs the totals
                 raise
             return
-        if use_checksums and sample is None and callable(getattr(self.source, "summary_items", None)):
-            self._bisect_held(collection, result, self._split(collection, low, high))
-            return
         if use_checksums and sample is None:
-            # the first split is summarised up front, instead of the whole range: the same one pass over the
-            # data when both sides agree, and no pass thrown away when they differ; its counts are the totals
-            parts = self._split(collection, low, high)
-            summaries = [self._summaries(collection, a, b) for a, b in parts]
-            result.source_count = sum(s.count for s, _ in summaries)
-            result.destination_count = sum(d.count for _, d in summaries)
-            first = (parts, summaries)
-            self._bisect(collection, result, low, high, result.source_count, result.destination_count, first)
+            self._bisect_held(collection, result, self._split(collection, low, high))
             return
         if use_checksums:
             whole_s, whole_d = self._summaries(collection, low, high)
@@ -358,14 +348,18 @@ class Comparison:
         (``held_range``), while the destination summarises it; a differing range is bisected with the source's
         sub-range summaries computed from memory, so the source builds each document once, whatever the depth.
         Building them is the source's whole cost, so the next ranges are read ahead on connections of their own
-        (``LOOKAHEAD``; PostgreSQL builds them on another core while this thread compares)."""
+        (``LOOKAHEAD``; PostgreSQL builds them on another core while this thread compares). A source that cannot
+        list its summary items (not a ``SourceReader``) holds nothing: its ranges are summarised as they come."""
         versioned = versions_in_checksums(self.source, self.destination, collection)
+        holds = all(callable(getattr(self.source, name, None)) for name in ("summary_items", "sibling"))
         readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        siblings = [self.source.sibling() for _ in range(LOOKAHEAD)]  # type: ignore[attr-defined]
+        siblings = [self.source.sibling() for _ in range(LOOKAHEAD)] if holds else []  # type: ignore[attr-defined]
         for reader in siblings:
             readers.put(reader)
 
         def hold(a: str | None, b: str | None) -> HeldRange | None:
+            if not holds:
+                return None
             reader = readers.get()
             try:
                 listed = reader.summary_items(collection, a, b, versioned=versioned, limit=held_range.HOLD_MAX)
@@ -437,18 +431,15 @@ class Comparison:
         end: str | None,
         s_count: int,
         d_count: int,
-        first: tuple[list[Bound], list[tuple[Summary, Summary]]] | None = None,
     ) -> None:
         """[start, end) differs: below ``bisection_threshold`` records read it, else split it into
-        ``bisection_factor`` sub-ranges, settle the equal ones by count + checksum and recurse into the others.
-        ``first``: the sub-ranges and their summaries, already known (the collection's first split)."""
-        small = max(s_count, d_count) <= self.settings.bisection_threshold
-        if small and (first is None or any(s != d for s, d in first[1])):
+        ``bisection_factor`` sub-ranges, settle the equal ones by count + checksum and recurse into the others."""
+        if max(s_count, d_count) <= self.settings.bisection_threshold:
             result.segments_streamed += 1
             self._stream(collection, result, start, end, expected=(s_count, d_count))
             return
-        parts = first[0] if first is not None else self._split(collection, start, end)
-        if len(parts) < 2 and first is None:  # nothing to cut at (no keys on the source in this range): read it
+        parts = self._split(collection, start, end)
+        if len(parts) < 2:  # nothing to cut at (no keys on the source in this range): read it
             result.segments_streamed += 1
             self._stream(collection, result, start, end)
             return
@@ -458,7 +449,7 @@ class Comparison:
             self._clock(result)
             result.segments += 1
             checked += 1
-            s, d = first[1][index] if first is not None else self._summaries(collection, a, b)
+            s, d = self._summaries(collection, a, b)
             if self._settled(result, s, d):
                 continue
             mismatched += 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import math
 from bisect import bisect_left
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .readers import Summary, digest_checksum
@@ -41,19 +40,19 @@ class HeldRange:
         high_ok = self.end is None or (end is not None and end <= self.end)
         return low_ok and high_ok
 
+    def _span(self, start: str | None, end: str | None) -> tuple[int, int]:
+        """The indexes of the keys in [start, end)."""
+        low = 0 if start is None else bisect_left(self.keys, start)
+        return low, len(self.keys) if end is None else bisect_left(self.keys, end)
+
     def summary(self, start: str | None = None, end: str | None = None) -> Summary:
         """What the source's SQL summary of [start, end) gives, from memory."""
-        low = 0 if start is None else bisect_left(self.keys, start)
-        high = len(self.keys) if end is None else bisect_left(self.keys, end)
+        low, high = self._span(start, end)
         return Summary(high - low, digest_checksum(zip(self.keys[low:high], self.items[low:high], strict=True)))
 
     def cut_points(self, collection: str, start: str | None, end: str | None, parts: int) -> list[str]:
         """Keys that cut [start, end) into ``parts`` runs of about equal size, as ``SourceReader.cut_points``
         computes them in SQL (every ceil(n / parts)-th key after the first)."""
-        low = 0 if start is None else bisect_left(self.keys, start)
-        high = len(self.keys) if end is None else bisect_left(self.keys, end)
+        low, high = self._span(start, end)
         step = max(1, math.ceil((high - low) / parts))
         return self.keys[low + step : high : step]
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return zip(self.keys, self.items, strict=True)

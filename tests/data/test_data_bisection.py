@@ -160,3 +160,21 @@ def test_a_range_too_large_to_hold_is_summarised_in_sql(
     report, source = _counted_compare(info)
     assert {(d.key, d.kind) for d in report.differences} == {(k, "changed") for k in changed}
     assert source.sql_summaries > len(split_bounds(None, None, SETTINGS.bisection_factor))
+
+
+def test_a_source_that_cannot_hold_its_ranges_is_bisected_by_summaries(spread: tuple[StackInfo, set[str]]) -> None:
+    """The Reader protocol promises no summary items: with the Storage Service on the source side (a reader
+    without them) every range is summarised as it comes, and the same changes are found, reading a fraction."""
+    info, changed = spread
+    storage = DestinationReader(
+        info.storage_service_url, info.storage_database, mapping=SETTINGS.mapping, headers=info.read_headers()
+    )
+    legacy = SourceReader(info.source_dsn, mapping=SETTINGS.mapping, page_size=SETTINGS.page_size)
+    try:
+        report = compare(storage, legacy, SETTINGS, CompareOptions(checksums=True))
+    finally:
+        storage.close()
+        legacy.close()
+    assert {(d.key, d.kind) for d in report.differences} == {(k, "changed") for k in changed}
+    characters = next(c for c in report.collections if c.collection == "characters")
+    assert characters.by_checksum > characters.total / 2 and characters.coverage == 1.0
