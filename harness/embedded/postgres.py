@@ -4,10 +4,14 @@ with a DSN it never touches a database it did not create."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import secrets
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -130,6 +134,18 @@ class ExternalPostgres:
                 warnings.warn(f"could not drop {kind} {name}: {redact(str(exc))}", stacklevel=2)
 
 
+@contextmanager
+def one_at_a_time(name: str) -> Iterator[None]:
+    """An exclusive lock, machine-wide (a ``flock`` on a file in the temporary directory), held for the block."""
+    path = Path(tempfile.gettempdir()) / f"harness-{name}.lock"
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class EmbeddedPostgres(ExternalPostgres):
     """A private PostgreSQL server (the ``pgserver`` wheel) in a temporary directory, deleted on close."""
 
@@ -142,6 +158,13 @@ class EmbeddedPostgres(ExternalPostgres):
             raise StackError("pgserver is not installed; run the README's install command") from None
         self.datadir = Path(tempfile.mkdtemp(prefix="pgdata-", dir=parent_dir))
         try:
+            if os.geteuid() == 0:
+                # as root, pgserver runs the server as a system user it creates with `useradd` when missing; two
+                # stacks starting at once on a fresh machine (pytest -n) would both create it, and one fail
+                with one_at_a_time("pgserver-user"):
+                    from pgserver.utils import ensure_user_exists
+
+                    ensure_user_exists("pgserver")
             self._server = get_server(self.datadir, cleanup_mode="stop")
         except Exception as exc:
             shutil.rmtree(self.datadir, ignore_errors=True)
