@@ -135,15 +135,15 @@ class ExternalPostgres:
 
 
 @contextmanager
-def one_at_a_time(name: str) -> Iterator[None]:
-    """An exclusive lock, machine-wide (a ``flock`` on a file in the temporary directory), held for the block."""
-    path = Path(tempfile.gettempdir()) / f"harness-{name}.lock"
-    with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+def one_at_a_time(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the existing file ``path``, held for the block: machine-wide, and it creates
+    nothing (a lock file of our own would be left in the temporary directory)."""
+    with open(path, "rb") as locked:
+        fcntl.flock(locked, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(locked, fcntl.LOCK_UN)
 
 
 class EmbeddedPostgres(ExternalPostgres):
@@ -160,8 +160,9 @@ class EmbeddedPostgres(ExternalPostgres):
         try:
             if os.geteuid() == 0:
                 # as root, pgserver runs the server as a system user it creates with `useradd` when missing; two
-                # stacks starting at once on a fresh machine (pytest -n) would both create it, and one fail
-                with one_at_a_time("pgserver-user"):
+                # stacks starting at once on a fresh machine (pytest -n) would both create it, and one fail. The
+                # user database is what is serialised (useradd's own lock is an fcntl lock, not this flock)
+                with one_at_a_time(Path("/etc/passwd")):
                     from pgserver.utils import ensure_user_exists
 
                     ensure_user_exists("pgserver")

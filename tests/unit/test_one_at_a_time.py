@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +19,10 @@ PROCESSES = 4
 
 
 @pytest.fixture
-def lock_name() -> Iterator[str]:
-    name = f"test-{uuid.uuid4().hex}"
-    yield name
-    (Path(tempfile.gettempdir()) / f"harness-{name}.lock").unlink(missing_ok=True)
+def lock_name(tmp_path: Path) -> str:
+    lock = tmp_path / "locked"
+    lock.write_text("")
+    return str(lock)
 
 
 def _create_when_missing(marker: str, lock: str | None, barrier: Any, failures: Any) -> None:
@@ -42,7 +39,7 @@ def _create_when_missing(marker: str, lock: str | None, barrier: Any, failures: 
     if lock is None:
         create()
     else:
-        with one_at_a_time(lock):
+        with one_at_a_time(Path(lock)):
             create()
 
 
@@ -74,8 +71,15 @@ def test_with_the_lock_one_creates_and_the_others_find_it(tmp_path: Path, lock_n
     assert _race(tmp_path, lock_name) == 0
 
 
+def test_the_lock_creates_nothing(tmp_path: Path, lock_name: str) -> None:
+    before = sorted(tmp_path.iterdir())
+    with one_at_a_time(Path(lock_name)):
+        pass
+    assert sorted(tmp_path.iterdir()) == before
+
+
 def test_the_lock_is_released_on_error(lock_name: str) -> None:
-    with pytest.raises(RuntimeError), one_at_a_time(lock_name):
+    with pytest.raises(RuntimeError), one_at_a_time(Path(lock_name)):
         raise RuntimeError("inside")
-    with one_at_a_time(lock_name):  # would block forever if the first still held it
+    with one_at_a_time(Path(lock_name)):  # would block forever if the first still held it
         pass
