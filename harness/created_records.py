@@ -96,11 +96,11 @@ class CreatedRecords:
         self._lock = threading.Lock()
         self._created: dict[str, str] = {}  # url -> backend, in creation order
         self._removed: set[str] = set()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
 
     def _write(self, entry: dict[str, str]) -> None:
         if self.path is not None:
+            # made with the first entry, not up front: a run that creates nothing leaves no directory behind
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as out:  # one line each, flushed on close
                 out.write(json.dumps(entry) + "\n")
 

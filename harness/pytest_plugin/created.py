@@ -30,6 +30,8 @@ def remove_run_records(run_id: str, target: Target | None) -> Removal | None:
     directory = run_directory(run_id)
     paths = list(directory.glob("created-*.jsonl"))
     if not paths:
+        with contextlib.suppress(OSError):
+            directory.rmdir()  # an empty one (nothing was ever noted in it) is left by nobody
         return None
     ledger = CreatedRecords.read(paths)
     backends = set(ledger.pending.values())
