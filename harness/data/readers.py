@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 import httpx
 import psycopg
@@ -55,6 +55,7 @@ def _json_decoder() -> tuple[Callable[[str | bytes], Any], tuple[type[Exception]
 decode_json, JSON_ERRORS = _json_decoder()
 RawRecord = tuple[str, dict[str, Any]]
 T = TypeVar("T")
+P = TypeVar("P")
 BACKOFF = (0.2, 0.5, 1.0, 2.0)  # seconds before retries 1, 2, 3, 4+
 DIGEST_PAGE = 10_000  # record digests per source query (small rows)
 STATEMENT_TIMEOUT_S = 600  # the longest source query: a whole-collection checksum at a million records
@@ -134,8 +135,18 @@ def _retrying(
     raise AssertionError("unreachable")  # retries >= 1
 
 
-def prefetched(pages: Iterator[list[T]]) -> Iterator[T]:
-    """Yield the items of ``pages`` while a thread fetches the next page; exceptions arrive in order."""
+@overload
+def prefetched(pages: Iterator[list[T]]) -> Iterator[T]: ...
+
+
+@overload
+def prefetched(pages: Iterator[P], finish: Callable[[P], list[T]]) -> Iterator[T]: ...
+
+
+def prefetched(pages: Iterator[Any], finish: Callable[[Any], list[T]] | None = None) -> Iterator[T]:
+    """Yield the items of ``pages`` while a thread fetches the next page; exceptions arrive in order.
+    ``finish``: applied to each page in the consuming thread (decoding there lets the fetching thread send the
+    next query at once, so the server builds the next page meanwhile)."""
     box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -163,7 +174,7 @@ def prefetched(pages: Iterator[list[T]]) -> Iterator[T]:
                 return
             if kind == "error":
                 raise value
-            yield from value
+            yield from (value if finish is None else finish(value))
     finally:
         stop.set()
         while worker.is_alive():  # drain so a blocked put returns, then let the thread end
@@ -173,6 +184,10 @@ def prefetched(pages: Iterator[list[T]]) -> Iterator[T]:
 
 
 # --- the source: the legacy PostgreSQL ----------------------------------------------------------------
+
+
+def _undecoded(data: str | bytes) -> str | bytes:
+    return data
 
 
 def embedded(query: str) -> sql.Composable:
@@ -231,13 +246,27 @@ class SourceReader:
                 self._conn.close()
             self._conn = None
 
-    def query(self, collection: str, after: str | None, query: sql.Composed | sql.SQL, params: list[Any]) -> list[Any]:
+    def query(
+        self,
+        collection: str,
+        after: str | None,
+        query: sql.Composed | sql.SQL,
+        params: list[Any],
+        *,
+        undecoded_json: bool = False,
+    ) -> list[Any]:
+        """The rows of ``query``, retried on connection failures; ``undecoded_json``: json and jsonb values as
+        their bytes (decoded later by the caller)."""
+
         def fetch() -> list[Any]:
             try:
                 conn = self._connect()
             except TargetUnreachable as exc:  # mid-stream: a read failure like any other
                 raise psycopg.OperationalError(str(exc)) from None
-            return list(conn.execute(query, params).fetchall())
+            with conn.cursor() as cursor:
+                if undecoded_json:
+                    set_json_loads(_undecoded, cursor)
+                return list(cursor.execute(query, params).fetchall())
 
         try:
             return _retrying(
@@ -279,6 +308,14 @@ class SourceReader:
         self, collection: str, start: str | None = None, end: str | None = None, keys: Sequence[str] | None = None
     ) -> Iterator[list[RawRecord]]:
         """Pages of [start, end) in key order; ``keys``: only the records with these keys."""
+        finish = self._finisher(collection)
+        for rows in self._row_pages(collection, start, end, keys):
+            yield finish(rows)
+
+    def _row_pages(
+        self, collection: str, start: str | None, end: str | None, keys: Sequence[str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The rows of ``pages``, a declared query's documents still undecoded (``_finisher`` makes records)."""
         m = self._mapping(collection)
         if m.table is not None:
             relation: sql.Composable = sql.SQL("{} AS t").format(sql.Identifier(m.table))
@@ -288,7 +325,6 @@ class SourceReader:
             _, relation, key = self.relation(collection)
             key_column = "key"
         after: str | None = None
-        last: str | None = None
         while True:
             where, params = m.range_clause(key, start, end, after)
             if keys is not None:
@@ -296,7 +332,7 @@ class SourceReader:
                 where = sql.SQL("{} AND {} = ANY(%s::{})").format(where, key, sql.SQL(array))
                 params.append(list(keys))
             query = sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT %s").format(relation, where, m.key_order(key))
-            rows = self.query(collection, after, query, [*params, self.page_size])
+            rows = self.query(collection, after, query, [*params, self.page_size], undecoded_json=m.table is None)
             if not rows:
                 return
             ids = [row[key_column] for row in rows]
@@ -313,6 +349,20 @@ class SourceReader:
                     grouped.setdefault(owner, []).append(item)
                 for row in rows:
                     row[child.field] = grouped[row[key_column]]
+            yield rows
+            if len(rows) < self.page_size:
+                return
+            after = str(ids[-1])
+
+    def _finisher(self, collection: str) -> Callable[[list[dict[str, Any]]], list[RawRecord]]:
+        """Makes the records of one stream's row pages, in order: decodes a declared query's documents and checks
+        that the keys rise across pages."""
+        m = self._mapping(collection)
+        key_column = m.key if m.table is not None else "key"
+        last: str | None = None
+
+        def finish(rows: list[dict[str, Any]]) -> list[RawRecord]:
+            nonlocal last
             page: list[RawRecord] = []
             for row in rows:
                 record_key = str(row.pop(key_column))
@@ -325,7 +375,10 @@ class SourceReader:
                 if m.table is None:
                     document = row["document"]
                     if isinstance(document, str | bytes):
-                        document = json.loads(document)
+                        try:
+                            document = decode_json(document)
+                        except JSON_ERRORS:
+                            document = None
                     if not isinstance(document, dict):
                         raise ConfigError(
                             f"compare.collections.{collection}: the query's document for key {record_key!r} is not"
@@ -339,15 +392,15 @@ class SourceReader:
                     if m.table is not None:
                         del record[m.version]
                 page.append((record_key, record))
-            yield page
-            if len(rows) < self.page_size:
-                return
-            after = str(ids[-1])
+            return page
+
+        return finish
 
     def read(
         self, collection: str, start: str | None = None, end: str | None = None, expected: int | None = None
     ) -> Iterator[RawRecord]:
-        return prefetched(self.pages(collection, start, end))  # its queries end at ``end``: no hint needed
+        # its queries end at ``end``: no hint needed; the records are made in the consuming thread
+        return prefetched(self._row_pages(collection, start, end), self._finisher(collection))
 
     def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The records with these keys, as ``read`` gives them (a key not found is left out)."""

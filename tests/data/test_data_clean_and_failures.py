@@ -103,8 +103,9 @@ def test_persistent_destination_failure_is_incomplete(stack: StackInfo) -> None:
 
 
 def _cut_source_after_two_pages(source: SourceReader, then_dsn: str | None = None) -> None:
-    """Kill the source connection's backend (as a failover or an idle timeout would) after two pages."""
-    pages = source.pages
+    """Kill the source connection's backend (as a failover or an idle timeout would) after two pages (of the
+    rows ``read`` streams; its records are made from them in the consuming thread)."""
+    pages = source._row_pages
 
     def cut(
         collection: str, start: str | None = None, end: str | None = None, keys: Sequence[str] | None = None
@@ -119,7 +120,7 @@ def _cut_source_after_two_pages(source: SourceReader, then_dsn: str | None = Non
                 if then_dsn:
                     source.dsn = then_dsn  # and it does not come back
 
-    source.pages = cut  # type: ignore[method-assign]
+    source._row_pages = cut  # type: ignore[method-assign]
 
 
 def test_source_connection_lost_mid_stream_is_retried(stack: StackInfo) -> None:
