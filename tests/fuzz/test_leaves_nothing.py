@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,9 +34,10 @@ def counts(urls: dict[str, str]) -> dict[str, dict[str, int]]:
     return out
 
 
-def _pending(earlier: set[Path]) -> dict[str, str]:
-    """What the ledgers of a run started after ``earlier`` was listed still hold."""
-    directories = set(Path(tempfile.gettempdir()).glob("harness-created-*")) - earlier
+def _pending(tmp: Path) -> dict[str, str]:
+    """What the ledgers of the run whose temporary directory is ``tmp`` still hold (its own: other workers' runs
+    keep theirs in the machine's temporary directory)."""
+    directories = set(tmp.glob("harness-created-*"))
     return CreatedRecords.read(p for d in directories for p in d.glob("*.jsonl")).pending
 
 
@@ -83,16 +83,17 @@ def test_an_interrupted_run_keeps_the_counts(tmp_path: Path) -> None:
         before = alt.count()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "PYTEST_XDIST"))}
         env.pop("PYTEST_CURRENT_TEST", None)
-        env.update(HARNESS_CONFIG=str(alt.config), HARNESS_ALLURE="0")
+        run_tmp = tmp_path / "tmp"
+        run_tmp.mkdir()
+        env.update(HARNESS_CONFIG=str(alt.config), HARNESS_ALLURE="0", TMPDIR=str(run_tmp))
         cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "suites/contract"]
         cmd += ["-k", "stateful"]  # the stateful sequences hold their records until they end: interrupt them
         log = tmp_path / "pytest.log"
-        earlier = set(Path(tempfile.gettempdir()).glob("harness-created-*"))
         with log.open("w") as out:
             process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
             try:
                 deadline = time.monotonic() + 120
-                while time.monotonic() < deadline and len(_pending(earlier)) < 5:
+                while time.monotonic() < deadline and len(_pending(run_tmp)) < 5:
                     time.sleep(0.1)  # until the workers hold records on the target that they have not removed
                 held = counts(alt.urls)
                 process.send_signal(signal.SIGINT)
@@ -108,6 +109,7 @@ def test_an_interrupted_run_keeps_the_counts(tmp_path: Path) -> None:
     created, removed = _created_and_removed(stdout)
     assert created > 0 and removed == created, stdout[-2000:]
     assert after == before, stdout[-2000:]
+    assert not list(run_tmp.glob("harness-created-*")), "the run's ledgers were left behind"
 
 
 def test_the_ledger_resolves_locations_and_retries_blocked_deletes(tmp_path: Path) -> None:
