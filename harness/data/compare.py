@@ -349,7 +349,7 @@ class Comparison:
         sub-range summaries computed from memory, so the source builds each document once, whatever the depth.
         Building them is the source's whole cost, so the next ranges are read ahead on connections of their own
         (``LOOKAHEAD``; PostgreSQL builds them on another core while this thread compares). A source that cannot
-        list its summary items (not a ``SourceReader``) holds nothing: its ranges are summarised as they come."""
+        list its summary items (not a ``SourceReader``) holds nothing: both sides summarise each range as it comes."""
         versioned = versions_in_checksums(self.source, self.destination, collection)
         holds = all(callable(getattr(self.source, name, None)) for name in ("summary_items", "sibling"))
         readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -358,8 +358,6 @@ class Comparison:
             readers.put(reader)
 
         def hold(a: str | None, b: str | None) -> HeldRange | None:
-            if not holds:
-                return None
             reader = readers.get()
             try:
                 listed = reader.summary_items(collection, a, b, versioned=versioned, limit=held_range.HOLD_MAX)
@@ -368,28 +366,28 @@ class Comparison:
             return None if listed is None else HeldRange.of(listed[0], listed[1], a, b)
 
         result.source_count = result.destination_count = 0
-        ahead: deque[tuple[Bound, Future[HeldRange | None]]] = deque()
-        submitted: set[Future[HeldRange | None]] = set()  # until taken: a future holds its range
+        ahead: deque[Future[HeldRange | None]] = deque()  # the held ranges of the next parts, in order
         remaining = iter(parts)
 
         def read_ahead(count: int) -> None:
-            for c, e in itertools.islice(remaining, count):
-                future = loaders.submit(hold, c, e)
-                submitted.add(future)
-                ahead.append(((c, e), future))
+            if holds:
+                ahead.extend(loaders.submit(hold, c, e) for c, e in itertools.islice(remaining, count))
 
         with ThreadPoolExecutor(LOOKAHEAD, thread_name_prefix="held") as loaders:
             try:
                 read_ahead(LOOKAHEAD)
-                while ahead:
-                    (a, b), future = ahead.popleft()
+                for a, b in parts:
                     self._clock(result)
                     result.segments += 1
-                    d = self._summary(self.destination, collection, a, b)
-                    held = future.result()
-                    submitted.discard(future)
-                    read_ahead(1)
-                    s = held.summary(a, b) if held is not None else self._summary(self.source, collection, a, b)
+                    held: HeldRange | None = None
+                    if holds:
+                        d = self._summary(self.destination, collection, a, b)
+                        held = ahead[0].result()  # taken off only once done: a load under way is waited for
+                        ahead.popleft()
+                        read_ahead(1)
+                        s = held.summary(a, b) if held is not None else self._summary(self.source, collection, a, b)
+                    else:
+                        s, d = self._summaries(collection, a, b)
                     result.source_count += s.count
                     result.destination_count += d.count
                     if self._settled(result, s, d):
@@ -400,9 +398,9 @@ class Comparison:
                     finally:
                         self._held = None
             finally:
-                for pending in submitted:
+                for pending in ahead:
                     pending.cancel()
-                wait(submitted)  # a load under way ends before its connection is closed
+                wait(ahead)  # a load under way ends before its connection is closed
                 for reader in siblings:
                     reader.close()
 

@@ -139,11 +139,8 @@ def one_at_a_time(path: Path) -> Iterator[None]:
     """An exclusive ``flock`` on the existing file ``path``, held for the block: machine-wide, and it creates
     nothing (a lock file of our own would be left in the temporary directory)."""
     with open(path, "rb") as locked:
-        fcntl.flock(locked, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(locked, fcntl.LOCK_UN)
+        fcntl.flock(locked, fcntl.LOCK_EX)  # released when the file is closed, also on an error in the block
+        yield
 
 
 class EmbeddedPostgres(ExternalPostgres):
