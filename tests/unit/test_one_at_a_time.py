@@ -5,6 +5,7 @@ Each process checks whether a marker exists and, if not, creates it exclusively 
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
 import time
@@ -19,13 +20,13 @@ PROCESSES = 4
 
 
 @pytest.fixture
-def lock_name(tmp_path: Path) -> str:
+def lock_file(tmp_path: Path) -> Path:
     lock = tmp_path / "locked"
     lock.write_text("")
-    return str(lock)
+    return lock
 
 
-def _create_when_missing(marker: str, lock: str | None, barrier: Any, failures: Any) -> None:
+def _create_when_missing(marker: str, lock: Path | None, barrier: Any, failures: Any) -> None:
     barrier.wait(timeout=30)
 
     def create() -> None:
@@ -39,11 +40,11 @@ def _create_when_missing(marker: str, lock: str | None, barrier: Any, failures: 
     if lock is None:
         create()
     else:
-        with one_at_a_time(Path(lock)):
+        with one_at_a_time(lock):
             create()
 
 
-def _race(tmp_path: Path, lock: str | None) -> int:
+def _race(tmp_path: Path, lock: Path | None) -> int:
     context = multiprocessing.get_context("spawn")
     barrier, failures = context.Barrier(PROCESSES), context.Queue()
     marker = str(tmp_path / "user")
@@ -67,19 +68,29 @@ def test_without_the_lock_starts_at_once_collide(tmp_path: Path) -> None:
     assert _race(tmp_path, None) >= 1
 
 
-def test_with_the_lock_one_creates_and_the_others_find_it(tmp_path: Path, lock_name: str) -> None:
-    assert _race(tmp_path, lock_name) == 0
+def test_with_the_lock_one_creates_and_the_others_find_it(tmp_path: Path, lock_file: Path) -> None:
+    assert _race(tmp_path, lock_file) == 0
 
 
-def test_the_lock_creates_nothing(tmp_path: Path, lock_name: str) -> None:
+def test_the_lock_creates_nothing(tmp_path: Path, lock_file: Path) -> None:
     before = sorted(tmp_path.iterdir())
-    with one_at_a_time(Path(lock_name)):
+    with one_at_a_time(lock_file):
         pass
     assert sorted(tmp_path.iterdir()) == before
 
 
-def test_the_lock_is_released_on_error(lock_name: str) -> None:
-    with pytest.raises(RuntimeError), one_at_a_time(Path(lock_name)):
+def _free(lock: Path) -> bool:
+    """Whether another open of ``lock`` gets the lock at once (never waits)."""
+    with open(lock, "rb") as other:
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+
+def test_the_lock_is_held_in_the_block_and_released_on_error(lock_file: Path) -> None:
+    with pytest.raises(RuntimeError), one_at_a_time(lock_file):
+        assert not _free(lock_file)
         raise RuntimeError("inside")
-    with one_at_a_time(Path(lock_name)):  # would block forever if the first still held it
-        pass
+    assert _free(lock_file)
