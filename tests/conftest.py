@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import psycopg
@@ -12,6 +13,14 @@ MACHINE_PG_DSN = os.environ.get("HARNESS_TEST_PG_DSN", "postgresql://postgres@12
 # The shared fixtures that start an embedded stack (here and in tests/load/conftest.py): a test that takes one
 # is in the slow tier without having to say so. Tests with a stack or locust of their own carry the mark.
 STACK_FIXTURES = frozenset({"stack", "stack_handle", "slow_stack", "erroring_stack"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A run started in the background of a non-interactive shell (`pytest ... &` in a script) inherits SIGINT
+    # ignored, and so would every harness process the tests start: the interrupt tests would see no Ctrl-C at
+    # all. A handler set here is reset to the default in each child at exec, so the children get Ctrl-C again.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
