@@ -220,9 +220,9 @@ class Target:
 
     def client(self, backend: str, **kwargs: Any) -> httpx.Client:
         """An httpx client for one backend: base URL, the target's timeouts and auth headers."""
-        import httpx
+        from ..http_client import new_client
 
-        return httpx.Client(
+        return new_client(
             base_url=self.backends[backend].url, timeout=self.timeouts.httpx(), headers=self.auth.headers(), **kwargs
         )
 

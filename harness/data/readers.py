@@ -37,6 +37,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 
 from ..errors import ConfigError, HarnessError, TargetUnreachable
+from ..http_client import new_client
 from ..redaction import redact
 from .mapping import DESTINATION_FORM, CollectionMapping
 from .settings import REFERENCE_MAPPING
@@ -542,7 +543,7 @@ class DestinationReader:
         self.headers = dict(headers or {})
         self._versioned: dict[str, bool] = {}
         self._own_client = client is None
-        self.client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+        self.client = client or new_client(timeout=httpx.Timeout(timeout, connect=5.0))
         try:
             self.client.get(f"{self.url}/health", headers=self.headers)
         except httpx.TransportError as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from ..errors import StackError
+from ..http_client import new_client
 
 
 class ServiceProcess:
@@ -64,7 +65,7 @@ class ServiceProcess:
     def wait_healthy(self, timeout: float = 30.0, accept: frozenset[int] = frozenset({200})) -> None:
         deadline = time.monotonic() + timeout
         last = "no answer"
-        with httpx.Client(timeout=2.0) as client:
+        with new_client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if not self.running():
                     raise StackError(f"{self.name} exited: {self.log_tail()}")

@@ -10,6 +10,7 @@ import httpx
 import psycopg
 
 from ..errors import HarnessError
+from ..http_client import new_client
 from ..load.thresholds import target_rules
 from ..redaction import redact
 from ..verdict import CheckResult, Finding, failed, inconclusive, passed, skipped
@@ -32,7 +33,7 @@ def _get(client: httpx.Client, url: str) -> tuple[int | None, str, object]:
 
 def _client(ctx: GateContext) -> httpx.Client:
     t = ctx.target.timeouts
-    return httpx.Client(
+    return new_client(
         timeout=httpx.Timeout(min(t.read, PROBE_TIMEOUT_S), connect=min(t.connect, PROBE_TIMEOUT_S)),
         headers=ctx.target.auth.headers(),
     )
@@ -116,7 +117,7 @@ def database_provisioned(ctx: GateContext) -> CheckResult:
     dest = ctx.target.destination
     if dest is None:
         return skipped("preflight.character_db", "the target names no [destination] (Storage Service)")
-    with httpx.Client(timeout=PROBE_TIMEOUT_S, headers=dest.headers()) as client:  # the harness's read token
+    with new_client(timeout=PROBE_TIMEOUT_S, headers=dest.headers()) as client:  # the harness's read token
         status, text, body = _get(client, f"{dest.url}/databases/{dest.database}")
     if status is None:
         return inconclusive("preflight.character_db", f"the Storage Service did not answer: {text}")

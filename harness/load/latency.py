@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ..config import Target
 from ..errors import HarnessError, TargetUnreachable
+from ..http_client import new_client
 from ..redaction import redact
 from ..verdict import CheckResult, Finding, Outcome
 from .rules import AVG_LATENCY, ERROR_RATE, ERROR_RATIO, RuleSet, RuleThreshold, format_duration
@@ -190,7 +191,7 @@ def check_metrics(
 ) -> LatencyReport:
     """Scrape each backend's /metrics, wait one window, scrape again, and judge each rule over that window."""
     wait = window_s if window_s is not None else max((t.window_s for t in rules.thresholds), default=60.0)
-    with httpx.Client(timeout=target.timeouts.httpx(), headers=target.auth.headers()) as client:
+    with new_client(timeout=target.timeouts.httpx(), headers=target.auth.headers()) as client:
         urls = {b: target.backends[b].url for b in backends}
         first = {b: (time.monotonic(), _scrape(client, u)) for b, u in urls.items()}
         sleep(wait)
@@ -289,7 +290,7 @@ def check_prometheus(target: Target, rules: RuleSet, *, now: float | None = None
     assert target.prometheus is not None
     now = time.time() if now is None else now
     checks = []
-    with httpx.Client(timeout=target.timeouts.httpx(), headers=target.auth.headers()) as client:
+    with new_client(timeout=target.timeouts.httpx(), headers=target.auth.headers()) as client:
         prom = PrometheusClient(target.prometheus.url, client)
         for th in rules.thresholds:
             expr = th.promql()

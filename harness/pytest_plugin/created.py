@@ -14,6 +14,7 @@ import httpx
 
 from ..config import Target
 from ..created_records import CreatedRecords, Removal
+from ..http_client import new_client
 
 
 def run_directory(run_id: str) -> Path:
@@ -41,7 +42,7 @@ def remove_run_records(run_id: str, target: Target | None) -> Removal | None:
             if target is not None and backend in target.backends:
                 clients[backend] = target.client(backend)
             else:
-                clients[backend] = httpx.Client(timeout=10)
+                clients[backend] = new_client(timeout=10)
         removal = ledger.remove(clients)
     finally:
         for client in clients.values():

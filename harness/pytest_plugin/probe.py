@@ -9,6 +9,7 @@ import httpx
 
 from ..config import Target
 from ..errors import TargetUnreachable
+from ..http_client import new_client
 from ..redaction import redact
 
 PROBE_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
@@ -17,7 +18,7 @@ PROBE_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 def _probe(target: Target, backend: str) -> str | None:
     url = f"{target.backends[backend].url}/health"
     try:
-        with httpx.Client(timeout=PROBE_TIMEOUT, headers=target.auth.headers()) as http:
+        with new_client(timeout=PROBE_TIMEOUT, headers=target.auth.headers()) as http:
             http.get(url)  # any HTTP answer (even 503 degraded) means the service is there
     except httpx.HTTPError as exc:
         return (

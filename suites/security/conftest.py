@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from harness.config import Target
+from harness.http_client import new_client
 from harness.pytest_plugin import EXCHANGES
 from harness.pytest_plugin.exchanges import ExchangeLog
 from harness.security import StorageProbe
@@ -19,7 +19,7 @@ def storage_probe(request: pytest.FixtureRequest, target: Target) -> Iterator[St
         pytest.skip(f"target {target.name!r} has no [targets.{target.name}.destination] url to probe")
     log = ExchangeLog()
     request.node.stash[EXCHANGES] = log
-    with httpx.Client(timeout=target.timeouts.httpx(), event_hooks={"response": [log.on_response]}) as http:
+    with new_client(timeout=target.timeouts.httpx(), event_hooks={"response": [log.on_response]}) as http:
         yield StorageProbe(http, target.destination.url, target.destination.database, target.security.collection)
 
 
