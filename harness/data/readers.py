@@ -33,7 +33,7 @@ from typing import Any, Protocol, TypeVar, overload
 import httpx
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import set_json_loads
 
 from ..errors import ConfigError, HarnessError, TargetUnreachable
@@ -187,10 +187,6 @@ def prefetched(pages: Iterator[Any], finish: Callable[[Any], list[T]] | None = N
 # --- the source: the legacy PostgreSQL ----------------------------------------------------------------
 
 
-def _undecoded(data: str | bytes) -> str | bytes:
-    return data
-
-
 def embedded(query: str) -> sql.Composable:
     """A declared query inside a statement that also takes parameters: a literal ``%`` must be doubled."""
     return sql.SQL(query.replace("%", "%%"))
@@ -254,19 +250,16 @@ class SourceReader:
         query: sql.Composed | sql.SQL,
         params: list[Any],
         *,
-        undecoded_json: bool = False,
+        tuples: bool = False,
     ) -> list[Any]:
-        """The rows of ``query``, retried on connection failures; ``undecoded_json``: json and jsonb values as
-        their bytes (decoded later by the caller)."""
+        """The rows of ``query``, retried on connection failures; ``tuples``: rows as tuples, not dicts."""
 
         def fetch() -> list[Any]:
             try:
                 conn = self._connect()
             except TargetUnreachable as exc:  # mid-stream: a read failure like any other
                 raise psycopg.OperationalError(str(exc)) from None
-            with conn.cursor() as cursor:
-                if undecoded_json:
-                    set_json_loads(_undecoded, cursor)
+            with conn.cursor(row_factory=tuple_row) if tuples else conn.cursor() as cursor:
                 return list(cursor.execute(query, params).fetchall())
 
         try:
@@ -315,16 +308,21 @@ class SourceReader:
 
     def _row_pages(
         self, collection: str, start: str | None, end: str | None, keys: Sequence[str] | None = None
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The rows of ``pages``, a declared query's documents still undecoded (``_finisher`` makes records)."""
+    ) -> Iterator[list[Any]]:
+        """The rows of ``pages`` (``_finisher`` makes records of them): a table's as dicts; a declared query's as
+        ``(key, document[, version])`` tuples of text, which PostgreSQL converts (the key) and psycopg hands over
+        without a Python call per value, so the documents are decoded once, in the consuming thread."""
         m = self._mapping(collection)
         if m.table is not None:
             relation: sql.Composable = sql.SQL("{} AS t").format(sql.Identifier(m.table))
             key: sql.Composable = sql.SQL("t.{}").format(sql.Identifier(m.key))
             key_column = m.key
+            columns: sql.Composable = sql.SQL("*")
         else:
             _, relation, key = self.relation(collection)
             key_column = "key"
+            version = sql.SQL(", q.{}").format(sql.Identifier(m.version)) if m.version else sql.SQL("")
+            columns = sql.SQL("q.key::text, q.document::text{}").format(version)
         after: str | None = None
         while True:
             where, params = m.range_clause(key, start, end, after)
@@ -332,10 +330,18 @@ class SourceReader:
                 array = {"uuid": "uuid[]", "text": "text[]", "integer": "bigint[]"}[m.key_type]
                 where = sql.SQL("{} AND {} = ANY(%s::{})").format(where, key, sql.SQL(array))
                 params.append(list(keys))
-            query = sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT %s").format(relation, where, m.key_order(key))
-            rows = self.query(collection, after, query, [*params, self.page_size], undecoded_json=m.table is None)
+            query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT %s").format(
+                columns, relation, where, m.key_order(key)
+            )
+            rows = self.query(collection, after, query, [*params, self.page_size], tuples=m.table is None)
             if not rows:
                 return
+            if m.table is None:
+                yield rows
+                if len(rows) < self.page_size:
+                    return
+                after = rows[-1][0]
+                continue
             ids = [row[key_column] for row in rows]
             for child in m.children if m.table is not None else ():
                 order = sql.SQL(", {}").format(sql.Identifier(child.order)) if child.order else sql.SQL("")
@@ -355,47 +361,56 @@ class SourceReader:
                 return
             after = str(ids[-1])
 
-    def _finisher(self, collection: str) -> Callable[[list[dict[str, Any]]], list[RawRecord]]:
+    def _finisher(self, collection: str) -> Callable[[list[Any]], list[RawRecord]]:
         """Makes the records of one stream's row pages, in order: decodes a declared query's documents and checks
         that the keys rise across pages."""
         m = self._mapping(collection)
-        key_column = m.key if m.table is not None else "key"
         last: str | None = None
 
-        def finish(rows: list[dict[str, Any]]) -> list[RawRecord]:
+        def in_order(record_key: str | None) -> str:
             nonlocal last
+            if record_key is None:
+                raise ConfigError(f"compare.collections.{collection}: the source returned a record with a null key")
+            if last is not None and record_key < last:
+                raise ConfigError(
+                    f"compare.collections.{collection}: the source's keys are not in byte order ({record_key!r}"
+                    f" after {last!r}); declare key_type as the key's SQL type (uuid, text or integer)"
+                )
+            last = record_key
+            return record_key
+
+        def finish_rows(rows: list[dict[str, Any]]) -> list[RawRecord]:
             page: list[RawRecord] = []
             for row in rows:
-                record_key = str(row.pop(key_column))
-                if last is not None and record_key < last:
-                    raise ConfigError(
-                        f"compare.collections.{collection}: the source's keys are not in byte order ({record_key!r}"
-                        f" after {last!r}); declare key_type as the key's SQL type (uuid, text or integer)"
-                    )
-                last = record_key
-                if m.table is None:
-                    document = row["document"]
-                    if isinstance(document, str | bytes):
-                        try:
-                            document = decode_json(document)
-                        except JSON_ERRORS:
-                            document = None
-                    if not isinstance(document, dict):
-                        raise ConfigError(
-                            f"compare.collections.{collection}: the query's document for key {record_key!r} is not"
-                            " a JSON object"
-                        )
-                    record = {**document, "id": record_key}
-                else:
-                    record = {**row, "id": record_key}
+                value = row.pop(m.key)
+                record_key = in_order(None if value is None else str(value))
+                record = {**row, "id": record_key}
                 if m.version is not None:
-                    record["version"] = row.get(m.version)
-                    if m.table is not None:
-                        del record[m.version]
+                    record["version"] = record.pop(m.version, None)
                 page.append((record_key, record))
             return page
 
-        return finish
+        def finish_documents(rows: list[tuple[Any, ...]]) -> list[RawRecord]:
+            page: list[RawRecord] = []
+            for row in rows:
+                record_key = in_order(row[0])
+                try:
+                    document = decode_json(row[1]) if row[1] is not None else None
+                except JSON_ERRORS:
+                    document = None
+                if not isinstance(document, dict):
+                    raise ConfigError(
+                        f"compare.collections.{collection}: the query's document for key {record_key!r} is not"
+                        " a JSON object"
+                    )
+                # the decoded document is this record's own: completed in place rather than copied
+                document["id"] = record_key
+                if m.version is not None:
+                    document["version"] = row[2]
+                page.append((record_key, document))
+            return page
+
+        return finish_rows if m.table is not None else finish_documents
 
     def read(
         self, collection: str, start: str | None = None, end: str | None = None, expected: int | None = None
@@ -652,7 +667,13 @@ class DestinationReader:
         self, collection: str, start: str | None = None, end: str | None = None, expected: int | None = None
     ) -> Iterator[list[RawRecord]]:
         for items in self.items(collection, start, end, expected):
-            yield [(i["id"], {**i["document"], "id": i["id"], "version": i["version"]}) for i in items]
+            page: list[RawRecord] = []
+            for item in items:
+                document = item["document"]  # decoded for this page alone: completed in place, not copied
+                document["id"] = key = item["id"]
+                document["version"] = item["version"]
+                page.append((key, document))
+            yield page
 
     def digests(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[tuple[str, str]]:
         """``(key, md5 of "version:document")`` in key order (the document as sorted, compact JSON)."""

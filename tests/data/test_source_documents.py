@@ -16,14 +16,17 @@ from harness.embedded import StackInfo
 from harness.errors import ConfigError
 
 
-def _reader(stack: StackInfo, document: str) -> SourceReader:
+def _reader(stack: StackInfo, document: str, *, key: str = "c.id", version: bool = False) -> SourceReader:
+    extra = {"version": "row_version"} if version else {}
+    columns = ", c.row_version" if version else ""
     settings = parse_compare_settings(
         {
             "collections": {
                 "characters": {
                     "destination": "characters",
                     "key_type": "uuid",
-                    "query": f"SELECT c.id AS key, {document} AS document FROM characters c",
+                    "query": f"SELECT {key} AS key, {document} AS document{columns} FROM characters c",
+                    **extra,
                 }
             }
         }
@@ -52,11 +55,12 @@ def test_the_streaming_thread_leaves_documents_undecoded_and_the_consumer_decode
     decoded_in: set[str] = set()
     finisher = reader._finisher
 
-    def watched(collection: str) -> Callable[[list[dict[str, Any]]], list[RawRecord]]:
+    def watched(collection: str) -> Callable[[list[Any]], list[RawRecord]]:
         finish = finisher(collection)
 
-        def run(rows: list[dict[str, Any]]) -> list[RawRecord]:
-            assert all(isinstance(row["document"], bytes) for row in rows)
+        def run(rows: list[Any]) -> list[RawRecord]:
+            # (key, document) as text: nothing decoded in the fetching thread
+            assert all(isinstance(key, str) and isinstance(document, str) for key, document, *_ in rows)
             decoded_in.add(threading.current_thread().name)
             return finish(rows)
 
@@ -75,6 +79,29 @@ def test_a_document_that_is_not_an_object_is_a_config_error(stack: StackInfo) ->
     reader = _reader(stack, "jsonb_build_array(c.char_name)")
     try:
         with pytest.raises(ConfigError, match=r"compare\.collections\.characters: the query's document for key"):
+            list(reader.read("characters"))
+    finally:
+        reader.close()
+
+
+@pytest.mark.slow
+def test_a_declared_version_column_comes_with_each_record_as_its_sql_type(stack: StackInfo) -> None:
+    reader = _reader(stack, "jsonb_build_object('name', c.char_name)", version=True)
+    try:
+        records = list(reader.read("characters"))
+    finally:
+        reader.close()
+    assert len(records) == stack.characters
+    assert all(set(r) == {"name", "id", "version"} and isinstance(r["version"], int) for _, r in records)
+
+
+@pytest.mark.slow
+def test_a_null_key_is_a_config_error(stack: StackInfo) -> None:
+    reader = _reader(stack, "jsonb_build_object('name', c.char_name)", key="NULL::uuid")
+    try:
+        with pytest.raises(
+            ConfigError, match=r"compare\.collections\.characters: the source returned a record with a null"
+        ):
             list(reader.read("characters"))
     finally:
         reader.close()
