@@ -188,11 +188,15 @@ class Comparison:
 
     # --- bookkeeping -----------------------------------------------------------------------------------
 
+    def _lists_next(self) -> bool:
+        """Whether the next difference is listed with its details (the first ``detail_limit``), not only counted."""
+        return len(self.report.differences) < self.options.detail_limit
+
     def _difference(self, result: CollectionResult, diff: Difference) -> None:
         counter = _COUNTERS[diff.kind]
         setattr(result, counter, getattr(result, counter) + 1)
         self._found += 1
-        if len(self.report.differences) < self.options.detail_limit:
+        if self._lists_next():
             self.report.differences.append(diff)
         else:
             self.report.unlisted += 1
@@ -607,7 +611,7 @@ class Comparison:
                     else:
                         b = within_tolerance(a, b, tolerance) if tolerance else b
                         # a difference beyond the listed ones is only counted: explaining it is wasted
-                        fields = explain(a, b) if len(self.report.differences) < self.options.detail_limit else ()
+                        fields = explain(a, b) if self._lists_next() else ()
                         self._difference(result, Difference(collection, s[0], "changed", fields))
                     s, d = next(src, None), next(dst, None)
         finally:

@@ -316,11 +316,9 @@ class SourceReader:
         if m.table is not None:
             relation: sql.Composable = sql.SQL("{} AS t").format(sql.Identifier(m.table))
             key: sql.Composable = sql.SQL("t.{}").format(sql.Identifier(m.key))
-            key_column = m.key
             columns: sql.Composable = sql.SQL("*")
         else:
             _, relation, key = self.relation(collection)
-            key_column = "key"
             version = sql.SQL(", q.{}").format(sql.Identifier(m.version)) if m.version else sql.SQL("")
             columns = sql.SQL("q.key::text, q.document::text{}").format(version)
         after: str | None = None
@@ -336,30 +334,25 @@ class SourceReader:
             rows = self.query(collection, after, query, [*params, self.page_size], tuples=m.table is None)
             if not rows:
                 return
-            if m.table is None:
-                yield rows
-                if len(rows) < self.page_size:
-                    return
-                after = rows[-1][0]
-                continue
-            ids = [row[key_column] for row in rows]
-            for child in m.children if m.table is not None else ():
-                order = sql.SQL(", {}").format(sql.Identifier(child.order)) if child.order else sql.SQL("")
-                child_query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%s) ORDER BY {}{}").format(
-                    sql.Identifier(child.table), sql.Identifier(child.join), sql.Identifier(child.join), order
-                )
-                grouped: dict[Any, list[dict[str, Any]]] = {i: [] for i in ids}
-                for item in self.query(collection, after, child_query, [ids]):
-                    owner = item.pop(child.join)
-                    if child.order:
-                        del item[child.order]  # the list order carries it
-                    grouped.setdefault(owner, []).append(item)
-                for row in rows:
-                    row[child.field] = grouped[row[key_column]]
+            if m.table is not None and m.children:
+                ids = [row[m.key] for row in rows]
+                for child in m.children:
+                    order = sql.SQL(", {}").format(sql.Identifier(child.order)) if child.order else sql.SQL("")
+                    child_query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%s) ORDER BY {}{}").format(
+                        sql.Identifier(child.table), sql.Identifier(child.join), sql.Identifier(child.join), order
+                    )
+                    grouped: dict[Any, list[dict[str, Any]]] = {i: [] for i in ids}
+                    for item in self.query(collection, after, child_query, [ids]):
+                        owner = item.pop(child.join)
+                        if child.order:
+                            del item[child.order]  # the list order carries it
+                        grouped.setdefault(owner, []).append(item)
+                    for row in rows:
+                        row[child.field] = grouped[row[m.key]]
             yield rows
             if len(rows) < self.page_size:
                 return
-            after = str(ids[-1])
+            after = rows[-1][0] if m.table is None else str(rows[-1][m.key])
 
     def _finisher(self, collection: str) -> Callable[[list[Any]], list[RawRecord]]:
         """Makes the records of one stream's row pages, in order: decodes a declared query's documents and checks
