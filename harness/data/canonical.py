@@ -7,15 +7,20 @@ each side's renames of the collection's declared mapping (``mapping.CollectionMa
 reference, the Character Service API's names): nested objects are flattened to dotted names
 (``abilities.strength``), lists of objects stay lists of flat dicts (``inventory`` items with ``name``, ...).
 
+A key that holds a dot itself is escaped (``meta\\.diff``), so it never reads as the nested ``meta.diff``; an
+empty object stays a field (``{}``), so it differs from an absent one.
+
 Values are normalised on the way: UUIDs become strings, decimals become floats, timestamps (datetimes, and the
-strings in ``timestamp_fields``) become UTC ISO strings truncated to ``timestamp_precision``. Ignored fields are
-dropped here; numeric tolerance is applied only to records that differ (see ``within_tolerance``), so equal
-records cost one ``==``.
+strings in ``timestamp_fields``) become UTC ISO strings truncated to ``timestamp_precision``; dates, times,
+bytes and other typed columns of a table become the text PostgreSQL's ``to_jsonb`` gives them. Ignored fields
+are dropped here; numeric tolerance is applied only to records that differ (see ``within_tolerance``), so equal
+records cost one ``==`` (``same_data``: with booleans told apart from numbers).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -28,7 +33,54 @@ Canonical = dict[str, Any]
 
 TIMESPECS = {0: "seconds", 3: "milliseconds", 6: "microseconds"}
 PLAIN = frozenset({str, int, float, bool, type(None)})  # values the canonical form keeps as they are
+IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network)
 MAX_PLANS = 8  # record shapes compiled per canonicalizer; beyond that the generic walk serves
+
+
+def _json_encoder() -> tuple[Callable[[Any], bytes] | None, tuple[type[Exception], ...]]:
+    try:
+        import msgspec
+    except ImportError:
+        return None, ()
+    return msgspec.json.Encoder().encode, (msgspec.EncodeError, TypeError, ValueError, OverflowError)
+
+
+_encode, _ENCODE_ERRORS = _json_encoder()
+
+
+def same_data(a: Any, b: Any) -> bool:
+    """``a == b`` as JSON data: Python's ``==`` holds ``True == 1 == 1.0``, and a boolean that became a number
+    (or the reverse) in a migration is a difference. Numbers of different types stay equal by value (a
+    ``numeric`` column's ``10.0`` is the stored ``10``)."""
+    if a != b:
+        return False
+    # Two equal records usually encode to the same JSON (both sides' documents come out of jsonb, keys in its
+    # order): then no boolean faces a number, at a quarter of the cost of walking them (bench/README.md).
+    if _encode is not None:
+        try:
+            if _encode(a) == _encode(b):
+                return True
+        except _ENCODE_ERRORS:
+            pass  # a value JSON has no form for: the walk decides
+    return not _bool_against_number(a, b)
+
+
+def _bool_against_number(a: Any, b: Any) -> bool:
+    """Whether two values that are ``==`` hold a boolean on one side where the other holds a number. Called
+    once per equal record, so the leaves are checked inline rather than by a call each."""
+    if type(a) is dict:
+        for key, value in a.items():
+            other = b[key]
+            kind = type(value)
+            if kind is dict or kind is list:
+                if _bool_against_number(value, other):
+                    return True
+            elif (kind is bool) is not (type(other) is bool):
+                return True
+        return False
+    if type(a) is list:
+        return any(_bool_against_number(x, y) for x, y in zip(a, b, strict=True))
+    return (type(a) is bool) is not (type(b) is bool)
 
 
 def format_timestamp(value: dt.datetime, digits: int) -> str:
@@ -51,8 +103,10 @@ class Canonicalizer:
         mapping = settings.collection(collection)
         self.renames = mapping.renames(side)
         ignore = set(settings.for_collection(settings.ignore, collection))
-        if mapping.version is None:
-            ignore.add("version")  # the source has no record version: the destination's is not compared
+        if mapping.version is None and side == "api":
+            # the source has no record version: the version an API answer carries is not compared (the readers
+            # of both sides leave it out, so a document field named "version" is compared as data)
+            ignore.add("version")
         self.ignore = frozenset(ignore)
         self.digits = PRECISIONS[settings.timestamp_precision]
         self.naive_zone = ZoneInfo(settings.source_timezone) if side == "source" else dt.UTC
@@ -91,6 +145,8 @@ class Canonicalizer:
     # --- the rules ----------------------------------------------------------------------------------
 
     def _paths(self, key: str, sprefix: str, cprefix: str) -> tuple[str, str]:
+        if "." in key:  # a dot of the key's own, not a level of nesting
+            key = key.replace(".", "\\.")
         spath = sprefix + key
         return spath, self.renames.get(spath) or cprefix + key
 
@@ -101,8 +157,10 @@ class Canonicalizer:
             spath, cpath = self._paths(key, sprefix, cprefix)
             if cpath in self.ignore:
                 continue
-            if isinstance(value, Mapping):
+            if isinstance(value, Mapping) and value:
                 self._walk(value, spath + ".", cpath + ".", strip, out)  # nested objects are flattened
+            elif isinstance(value, Mapping):
+                out[cpath[strip:]] = {}  # an empty object is a value: it differs from no field at all
             elif isinstance(value, list):
                 out[cpath[strip:]] = [self._item(v, spath + ".", cpath + ".") for v in value]
             else:
@@ -125,6 +183,14 @@ class Canonicalizer:
         if isinstance(value, dt.datetime):
             return self._timestamp(value)
         if isinstance(value, uuid.UUID):
+            return str(value)
+        # a table's other typed columns, as to_jsonb writes them (the form an export of the rows has)
+        if isinstance(value, dt.date | dt.time):
+            text = value.isoformat()
+            return self._timestamp_text(text) if cpath in self.timestamp_fields else text
+        if isinstance(value, bytes | bytearray | memoryview):
+            return "\\x" + bytes(value).hex()
+        if isinstance(value, IP_TYPES):
             return str(value)
         return value
 
@@ -164,9 +230,12 @@ class Canonicalizer:
                 if cpath in self.ignore:
                     continue
                 acc, out_key = f"{src}[{key!r}]", repr(cpath[strip:])
-                if type(value) is dict:
+                if type(value) is dict and value:
                     guards.append(f"type({acc}) is dict")
                     shape(value, acc, spath + ".", cpath + ".")
+                elif type(value) is dict:
+                    guards.append(f"type({acc}) is dict and not {acc}")
+                    entries.append(f"{out_key}: {{}}")
                 elif type(value) is list:
                     guards.append(f"type({acc}) is list")
                     entries.append(f"{out_key}: {const(_ListPlan(self, spath + '.', cpath + '.'))}({acc})")
@@ -210,6 +279,13 @@ class _ListPlan:
             item = plan(v)
             out.append(item if item is not None else self.canonicalizer._item(v, self.sprefix, self.cprefix))
         return out
+
+
+def records_agree(source: Canonical, destination: Canonical, tolerance: Mapping[str, float]) -> bool:
+    """Whether two canonical records are the same data, each numeric field of ``tolerance`` within its amount."""
+    if same_data(source, destination):
+        return True
+    return bool(tolerance) and same_data(source, within_tolerance(source, destination, tolerance))
 
 
 def within_tolerance(source: Canonical, destination: Canonical, tolerance: Mapping[str, float]) -> Canonical:

@@ -38,7 +38,7 @@ from deepdiff import DeepDiff
 
 from ..errors import HarnessError
 from . import held_range
-from .canonical import Canonical, Canonicalizer, within_tolerance
+from .canonical import Canonical, Canonicalizer, records_agree, same_data, within_tolerance
 from .held_range import HeldRange
 from .progress import ProgressFn
 from .readers import RawRecord, Reader, ReadFailure, Summary
@@ -302,8 +302,7 @@ class Comparison:
             for diff in diffs:
                 s, d = src.get(diff.key), dst.get(diff.key)
                 if s is not None and d is not None:
-                    a, b = canon_s(s), canon_d(d)
-                    settled = a == b or (bool(tolerance) and a == within_tolerance(a, b, tolerance))
+                    settled = records_agree(canon_s(s), canon_d(d), tolerance)
                 else:
                     settled = s is None and d is None  # deleted on both sides meanwhile
                 if not settled:
@@ -318,9 +317,18 @@ class Comparison:
         if self.report.unlisted:
             self.report.notes.append(f"{self.report.unlisted} unlisted differences were not rechecked")
 
-    def _segments(self, total: int) -> list[Bound]:
+    def _segments(self, collection: str, total: int) -> list[Bound]:
+        """The ranges a sample picks from: ``segment_size`` records each, cut evenly in the UUID space for uuid
+        keys, else at the source's key quantiles (integer or text keys crowd a few ranges of the UUID space,
+        which leaves most ranges, and so most of a sample, empty)."""
         parts = max(1, math.ceil(total / self.settings.segment_size))
-        bounds = segment_bounds(parts)
+        cut_points = getattr(self.source, "cut_points", None)
+        if self.settings.collection(collection).key_type == "uuid" or cut_points is None or parts == 1:
+            bounds = segment_bounds(parts)
+        else:
+            cuts = sorted(set(cut_points(collection, None, None, parts)))
+            bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
+            parts = len(bounds)
         if self.options.sample is None:
             return bounds
         k = max(1, math.ceil(self.options.sample * parts))
@@ -359,7 +367,11 @@ class Comparison:
                 raise
             return
         if use_checksums and sample is None:
-            self._bisect_held(collection, result, self._split(collection, low, high))
+            try:
+                self._bisect_held(collection, result, self._split(collection, low, high))
+            except (ReadFailure, _Stop):
+                self._recount(collection, result)  # the ranges settled so far counted only themselves
+                raise
             return
         if use_checksums:
             whole_s, whole_d = self._summaries(collection, low, high)
@@ -367,7 +379,7 @@ class Comparison:
         else:
             result.source_count = self._count(self.source, collection)
             result.destination_count = self._count(self.destination, collection)
-        for start, end in self._segments(result.total):  # a sample: ranges picked at random
+        for start, end in self._segments(collection, result.total):  # a sample: ranges picked at random
             self._clock(result)
             result.segments += 1
             expected = None
@@ -601,12 +613,12 @@ class Comparison:
                     d = next(dst, None)
                 else:
                     both += 1
-                    if raw_equal_settles and s[1] == d[1]:
+                    if raw_equal_settles and same_data(s[1], d[1]):
                         equal += 1
                         s, d = next(src, None), next(dst, None)
                         continue
                     a, b = canon_s(s[1]), canon_d(d[1])
-                    if a == b or (tolerance and a == within_tolerance(a, b, tolerance)):
+                    if records_agree(a, b, tolerance):
                         equal += 1
                     else:
                         b = within_tolerance(a, b, tolerance) if tolerance else b

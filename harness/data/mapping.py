@@ -22,6 +22,7 @@ default. Range checksums are computed inside PostgreSQL over the declared source
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -206,9 +207,13 @@ def _name_table(value: Mapping[str, Any], key: str, fail: Fail) -> dict[str, str
     return dict(value)
 
 
+_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
+
+
 def _query_text(text: str, key: str, fail: Fail) -> str:
     query = text.strip().rstrip(";").strip()
-    if not query.lower().startswith(("select", "with", "(", "table", "values")):
+    statement = _LEADING_COMMENTS.sub("", query, count=1)  # comments before the statement are fine SQL
+    if not statement.lower().startswith(("select", "with", "(", "table", "values")):
         raise fail(key, "must be a SELECT returning the columns key and document (and version, if declared)")
     return query
 

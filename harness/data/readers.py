@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, overload
+from urllib.parse import quote
 
 import httpx
 import psycopg
@@ -95,15 +96,37 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
+OWN_FIELD = "(document) {}"  # a document's own field named like the record's id or version
+BIGINT = (-(2**63), 2**63 - 1)  # the range of the source's integer keys (compared as bigint)
+
+
 def _is_key(text: str, key_type: str) -> bool:
+    """Whether ``text`` can be a source key of this type (one that cannot is not there: no query is sent)."""
     if key_type == "integer":
-        return text.lstrip("-").isdigit()
+        digits = text[1:] if text.startswith("-") else text
+        return digits.isascii() and digits.isdigit() and BIGINT[0] <= int(text) <= BIGINT[1]
     if key_type == "uuid":
         try:
             uuid.UUID(text)
         except ValueError:
             return False
     return True
+
+
+def identified(document: dict[str, Any], key: str, version: Any, versioned: bool) -> dict[str, Any]:
+    """A record as both sides' readers give it: its document, completed in place with its key as ``id`` and,
+    when the mapping declares versions, its version as ``version``. A document field of either name that holds
+    something else is data of its own: kept, as ``(document) id`` / ``(document) version``, so it is compared
+    rather than overwritten."""
+    own = document.get("id", key)
+    if own != key:
+        document[OWN_FIELD.format("id")] = own
+    document["id"] = key
+    if versioned:
+        if "version" in document and document["version"] != version:
+            document[OWN_FIELD.format("version")] = document["version"]
+        document["version"] = version
+    return document
 
 
 def digest_checksum(digests: Iterable[tuple[str, str]]) -> str:
@@ -188,8 +211,9 @@ def prefetched(pages: Iterator[Any], finish: Callable[[Any], list[T]] | None = N
 
 
 def embedded(query: str) -> sql.Composable:
-    """A declared query inside a statement that also takes parameters: a literal ``%`` must be doubled."""
-    return sql.SQL(query.replace("%", "%%"))
+    """A declared query inside a statement that also takes parameters: a literal ``%`` must be doubled, and it
+    ends with a line break, so a comment on its last line does not swallow what the statement adds after it."""
+    return sql.SQL(query.replace("%", "%%") + "\n")
 
 
 class SourceReader:
@@ -377,10 +401,8 @@ class SourceReader:
             for row in rows:
                 value = row.pop(m.key)
                 record_key = in_order(None if value is None else str(value))
-                record = {**row, "id": record_key}
-                if m.version is not None:
-                    record["version"] = record.pop(m.version, None)
-                page.append((record_key, record))
+                version = row.pop(m.version, None) if m.version is not None else None
+                page.append((record_key, identified(row, record_key, version, m.version is not None)))
             return page
 
         def finish_documents(rows: list[tuple[Any, ...]]) -> list[RawRecord]:
@@ -397,10 +419,8 @@ class SourceReader:
                         " a JSON object"
                     )
                 # the decoded document is this record's own: completed in place rather than copied
-                document["id"] = record_key
-                if m.version is not None:
-                    document["version"] = row[2]
-                page.append((record_key, document))
+                versioned = m.version is not None
+                page.append((record_key, identified(document, record_key, row[2] if versioned else None, versioned)))
             return page
 
         return finish_rows if m.table is not None else finish_documents
@@ -569,6 +589,12 @@ class DestinationReader:
     def checksum_form(self, collection: str) -> str:
         return DESTINATION_FORM
 
+    def _versioned_ids(self, collection: str) -> bool:
+        """Whether records carry their version: where the mapping declares one (else the source has none to
+        hold it against, and a document field named ``version`` is plain data)."""
+        m = self.mapping.get(collection)
+        return m is None or m.version is not None
+
     def close(self) -> None:
         if self._own_client:
             self.client.close()
@@ -644,7 +670,8 @@ class DestinationReader:
         for key in keys:
 
             def get(key: str = key) -> httpx.Response:
-                response = self.client.get(f"{base}/{key}", headers=self.headers)
+                # a key is one path segment whatever it holds ("a/../b", "a?x" must not name another record)
+                response = self.client.get(f"{base}/{quote(key, safe='')}", headers=self.headers)
                 if response.status_code >= 500 or response.status_code == 429:
                     raise _Transient(f"HTTP {response.status_code} from records/{key}")
                 return response
@@ -654,7 +681,7 @@ class DestinationReader:
             )
             if response.status_code == 200:
                 item = response.json()
-                found[key] = {**item["document"], "id": item["id"], "version": item["version"]}
+                found[key] = identified(item["document"], item["id"], item["version"], self._versioned_ids(collection))
             elif response.status_code != 404:
                 raise HarnessError(f"the Storage Service answered {response.status_code} to records/{key}")
         return found
@@ -664,11 +691,10 @@ class DestinationReader:
     ) -> Iterator[list[RawRecord]]:
         for items in self.items(collection, start, end, expected):
             page: list[RawRecord] = []
+            versioned = self._versioned_ids(collection)
             for item in items:
-                document = item["document"]  # decoded for this page alone: completed in place, not copied
-                document["id"] = key = item["id"]
-                document["version"] = item["version"]
-                page.append((key, document))
+                # decoded for this page alone: completed in place, not copied
+                page.append((item["id"], identified(item["document"], item["id"], item["version"], versioned)))
             yield page
 
     def digests(self, collection: str, start: str | None = None, end: str | None = None) -> Iterator[tuple[str, str]]:

@@ -11,16 +11,19 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from ..config import Target
 from ..redaction import redact
-from .canonical import Canonical, Canonicalizer
+from .canonical import Canonical, Canonicalizer, same_data
 from .compare import explain
 from .readers import Reader
 from .report import DIFFERENT, EQUAL, FieldDiff
 from .settings import CompareSettings
+
+NOT_FOUND = "not found"  # the verdict of a key that no view holds
 
 
 @dataclass
@@ -33,7 +36,10 @@ class RecordViews:
 
     @property
     def verdict(self) -> str:
-        return DIFFERENT if self.pairs or self.errors else EQUAL
+        if self.pairs or self.errors:
+            return DIFFERENT
+        # a key that no view holds proves nothing equal (a mistyped key must not look like success)
+        return NOT_FOUND if all(record is None for record in self.views.values()) else EQUAL
 
     @property
     def exit_code(self) -> int:
@@ -91,7 +97,7 @@ def show_record(
         for backend in target.backends:
             try:
                 with target.client(backend) as client:
-                    response = client.get(mapping.api.format(key=key))
+                    response = client.get(mapping.api.format(key=quote(key, safe="")))
             except httpx.HTTPError as exc:
                 out.errors[backend] = f"{type(exc).__name__} from {target.backends[backend].url}"
                 continue
@@ -107,7 +113,7 @@ def show_record(
             continue
         if left is None or right is None:
             out.pairs.append((a, b, f"only in {b if left is None else a}"))
-        elif left != right:
+        elif not same_data(left, right):
             out.pairs.append((a, b, explain(left, right)))
     return out
 

@@ -164,3 +164,63 @@ def test_raw_equality_settles_only_where_both_sides_map_alike() -> None:
     assert not Canonicalizer(zoned, "characters", "source").agrees_with(
         Canonicalizer(zoned, "characters", "destination")
     )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ({"active": True}, {"active": True}, True),
+        ({"active": True}, {"active": 1}, False),  # Python's == holds True == 1
+        ({"active": False}, {"active": 0.0}, False),
+        ({"x": [{"on": True}, 2]}, {"x": [{"on": 1}, 2]}, False),  # inside list items
+        ({"a": {"b": [True]}}, {"a": {"b": [1]}}, False),
+        ({"b": 1, "a": True}, {"a": True, "b": 1}, True),  # another key order: the walk decides
+        ({"reward": 10.0}, {"reward": 10}, True),  # numbers of different types are equal by value
+        ({"a": True, "b": 1}, {"a": 1, "b": True}, False),  # swapped: == holds, the types do not
+    ],
+)
+def test_same_data_tells_booleans_from_numbers(a: dict[str, Any], b: dict[str, Any], same: bool) -> None:
+    from harness.data.canonical import same_data
+
+    assert same_data(a, b) is same
+
+
+def test_a_dotted_key_and_an_empty_object_keep_their_shape() -> None:
+    """A key with a dot of its own is not the nested field of that name; an empty object is not an absent
+    field. Both on the compiled path (the second record of a shape) and the generic one."""
+    settings = parse_compare_settings({})
+    for _ in range(2):
+        canon = Canonicalizer(settings, "campaigns", "source")
+        nested = {"id": "1", "meta": {"diff": 1}, "extra": {}}
+        dotted = {"id": "1", "meta.diff": 1, "extra": {}}
+        for record in (nested, dotted, nested, dotted):  # each shape compiled, then served by its plan
+            canon(record)
+        assert canon(nested) != canon(dotted)
+        assert canon(nested)["extra"] == {} and "extra" not in canon({"id": "1", "meta": {"diff": 1}})
+        assert canon(dotted) == {"id": "1", "meta\\.diff": 1, "extra": {}}
+
+
+def test_table_columns_take_their_exported_text() -> None:
+    """A table's date, time and bytea columns as to_jsonb writes them (what an export of the rows holds)."""
+    canon = Canonicalizer(parse_compare_settings({}), "campaigns", "source")
+    row = {"due": dt.date(2024, 1, 2), "starts": dt.time(6, 30), "seal": b"\x00\x0a", "tags": ["a"]}
+    assert canon(row) == {"due": "2024-01-02", "starts": "06:30:00", "seal": "\\x000a", "tags": ["a"]}
+
+
+def test_a_documents_own_id_or_version_is_compared_not_overwritten() -> None:
+    from harness.data.readers import identified
+
+    assert identified({"name": "a"}, "8", 2, True) == {"name": "a", "id": "8", "version": 2}
+    assert identified({"id": "8", "version": 2}, "8", 2, True) == {"id": "8", "version": 2}
+    assert identified({"id": "999"}, "8", 2, True) == {"id": "8", "(document) id": "999", "version": 2}
+    assert identified({"version": "s7"}, "8", 2, True) == {"version": 2, "(document) version": "s7", "id": "8"}
+    # no version declared: a document field named version is data, not the record's version
+    assert identified({"version": "s7"}, "8", 2, False) == {"version": "s7", "id": "8"}
+
+
+def test_integer_keys_out_of_the_bigint_range_are_not_keys() -> None:
+    from harness.data.readers import _is_key
+
+    assert _is_key("-9223372036854775808", "integer") and _is_key("42", "integer")
+    for text in ("9223372036854775808", "99999999999999999999", "--5", "-", "", "٣", "1.0", "3/../2"):
+        assert not _is_key(text, "integer"), text

@@ -129,7 +129,8 @@ def test_show_names_the_field_between_each_pair_that_differs(config: Path, fault
     }
     nobody = "00000000-0000-4000-8000-00000000beef"
     campaign = harness(config, "show", nobody, "--target", "rehearsal", "--collection", "campaigns")
-    assert campaign.returncode == 0 and "(not there)" in campaign.stdout  # absent everywhere: nothing differs
+    # absent everywhere: nothing to hold equal (a mistyped key must not look like success)
+    assert campaign.returncode == 1 and "NOT FOUND" in campaign.stdout and "(not there)" in campaign.stdout
 
 
 def test_human_summary_and_max_diffs(config: Path) -> None:
