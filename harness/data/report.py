@@ -107,10 +107,30 @@ class CollectionResult:
         return min(1.0, self.covered / self.total)
 
     @property
+    def counts_differ(self) -> bool:
+        """A sample's ranges can all agree while the whole collection's counts (known before the ranges are
+        picked) do not: records the sample did not reach are missing or extra, a difference all the same. A full
+        run finds those records themselves (missing, extra), so only a sample needs the counts to decide."""
+        if not self.sampled or self.source_count is None or self.destination_count is None:
+            return False
+        return self.source_count != self.destination_count
+
+    @property
+    def undecided(self) -> str | None:
+        """Why this collection could not be decided (verdict incomplete), or None."""
+        if self.incomplete:
+            return self.incomplete
+        if self.sampled and self.covered == 0 and self.total > 0:
+            return f"the sample covered none of the {self.total} records: it decided nothing"
+        if self.coverage < 1.0 and not self.sampled:
+            return f"covered {self.covered} of {self.total} records"
+        return None
+
+    @property
     def verdict(self) -> str:
-        if self.differences:
+        if self.differences or self.counts_differ:
             return DIFFERENT
-        if self.incomplete or (self.coverage < 1.0 and not self.sampled):
+        if self.undecided:
             return INCOMPLETE
         return EQUAL
 
@@ -171,8 +191,10 @@ class CompareReport:
                 f"  missing {c.missing} extra {c.extra} changed {c.changed} duplicates {c.duplicates}"
                 + (f" in flight {c.in_flight}" if c.in_flight else "")
             )
-            if c.incomplete:
-                lines.append(f"    incomplete: {c.incomplete}")
+            if c.counts_differ:
+                lines.append(f"    counts differ: source {c.source_count}, destination {c.destination_count}")
+            if c.undecided:
+                lines.append(f"    incomplete: {c.undecided}")
         for d in self.differences:
             lines.append("  " + d.describe())
         if self.unlisted:
@@ -188,7 +210,12 @@ class CompareReport:
         covered = sum(min(c.covered, c.total) for c in self.collections)
         found = sum(c.differences for c in self.collections)
         summary = f"{found} differences in {total} records, covered {covered}/{total}"
-        reasons = [f"{c.collection}: {c.incomplete}" for c in self.collections if c.incomplete]
+        summary += "".join(
+            f"; {c.collection}: source {c.source_count} records, destination {c.destination_count}"
+            for c in self.collections
+            if c.counts_differ
+        )
+        reasons = [f"{c.collection}: {c.undecided}" for c in self.collections if c.undecided]
         if self.stopped:
             reasons.append(f"stopped early: {self.stopped}")
         if self.verdict == INCOMPLETE:
