@@ -343,7 +343,7 @@ class Comparison:
 
     def _collection(self, collection: str, result: CollectionResult, use_checksums: bool) -> None:
         sample = self.options.sample
-        bounds = self.partition_bounds(collection)
+        bounds = self.report.partition_bounds[collection] = self.partition_bounds(collection)
         if bounds is None:  # fewer keys than partitions: this one holds none
             result.source_count = result.destination_count = 0
             return

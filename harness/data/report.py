@@ -156,6 +156,9 @@ class CompareReport:
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     partition: tuple[int, int] | None = None  # (index, of) of a partitioned run (merge the reports)
+    # per collection, the [start, end) this partition compared (None: an open end), or None where it held no key:
+    # the cut points are the source's key quantiles when each partition runs, so the merge checks they tile
+    partition_bounds: dict[str, tuple[str | None, str | None] | None] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -175,8 +178,14 @@ class CompareReport:
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 3),
             "notes": self.notes,
-            "partition": {"index": self.partition[0], "of": self.partition[1]} if self.partition else None,
+            "partition": self._partition_dict(),
         }
+
+    def _partition_dict(self) -> dict[str, Any] | None:
+        if self.partition is None:
+            return None
+        bounds = {c: (list(b) if b is not None else None) for c, b in self.partition_bounds.items()}
+        return {"index": self.partition[0], "of": self.partition[1], "bounds": bounds}
 
     def to_json(self) -> str:
         return redact(json.dumps(self.to_dict(), indent=2, default=str))
