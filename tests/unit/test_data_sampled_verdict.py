@@ -7,8 +7,8 @@ from __future__ import annotations
 from harness.data.report import DIFFERENT, EQUAL, INCOMPLETE, CollectionResult, CompareReport
 
 
-def sampled(**counts: int) -> CollectionResult:
-    return CollectionResult("heroes", sampled=True, **counts)
+def sampled(source_count: int, destination_count: int, covered: int, equal: int = 0) -> CollectionResult:
+    return CollectionResult("heroes", source_count, destination_count, covered, equal=equal, sampled=True)
 
 
 def test_a_sample_whose_ranges_agree_but_whose_counts_do_not_is_different() -> None:
