@@ -85,7 +85,8 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _collections(args: argparse.Namespace, settings: CompareSettings) -> tuple[str, ...]:
-    """``--collection`` (each one declared, else a one-line error) or the settings' collections."""
+    """``--collection`` (each one declared, else a one-line error; a repeated one compared once, in the order
+    first given) or the settings' collections."""
     if not args.collection:
         return settings.collections
     for name in args.collection:
@@ -94,7 +95,24 @@ def _collections(args: argparse.Namespace, settings: CompareSettings) -> tuple[s
                 f"--collection {name}: not a collection of the target's mapping{did_you_mean(name, settings.mapping)}"
                 f" (collections: {', '.join(settings.mapping)})"
             )
-    return tuple(args.collection)
+    return tuple(dict.fromkeys(args.collection))
+
+
+def _check_compare_options(args: argparse.Namespace) -> None:
+    """Every option of a compare, checked before anything is opened or started: with ``--jobs``, a bad option is
+    one line here rather than one per child and a merge of no reports."""
+    if args.sample is not None and not 0 < args.sample <= 1:
+        raise ConfigError("--sample must be a fraction in (0, 1], e.g. 0.05 for 5% of the key ranges")
+    if args.recheck_after is not None and args.recheck_after < 0:
+        raise ConfigError("--recheck-after must be a number of seconds, 0 or more")
+    for name, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
+        if value is not None and value <= 0:
+            raise ConfigError(f"{name} must be positive")
+    if args.jobs is not None:
+        if args.jobs < 1 or args.partitions is not None or args.partition is not None:
+            raise ConfigError("--jobs N needs N >= 1 and makes the partitions itself (no --partitions, --partition)")
+        if args.sample is not None:  # as for --partitions: a sample of each partition is no sample of the whole
+            raise ConfigError("--sample and --jobs do not go together; sample the whole, or compare in partitions")
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -103,16 +121,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     if args.against_snapshot:
         return _cmd_against_snapshot(args)
-    if args.sample is not None and not 0 < args.sample <= 1:
-        raise ConfigError("--sample must be a fraction in (0, 1], e.g. 0.05 for 5% of the key ranges")
-    partition = _partition(args)
+    _check_compare_options(args)
     if args.jobs is not None:
         return _cmd_jobs(args)
-    if args.recheck_after is not None and args.recheck_after < 0:
-        raise ConfigError("--recheck-after must be a number of seconds, 0 or more")
-    for name, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
-        if value is not None and value <= 0:
-            raise ConfigError(f"{name} must be positive")
+    partition = _partition(args)
     with _open(args) as target, open_sides(target) as (settings, src, dst):
         assert src is not None and dst is not None
         with stderr_progress(quiet=args.quiet) as progress:
@@ -141,20 +153,29 @@ def _partition(args: argparse.Namespace) -> tuple[int, int] | None:
     return args.partition, args.partitions
 
 
+def _partition_options(args: argparse.Namespace, collections: tuple[str, ...]) -> list[str]:
+    """The options of this compare that each ``--jobs`` child runs with: everything that applies to a partition
+    (``--max-diffs`` and ``--time-limit`` bound each child; ``--recheck-after`` rechecks each one's mismatches)."""
+    options = ["--seed", str(args.seed), *(a for c in collections for a in ("--collection", c))]
+    for option, value in (
+        ("--max-diffs", args.max_diffs),
+        ("--time-limit", args.time_limit),
+        ("--recheck-after", args.recheck_after),
+    ):
+        options += [option, str(value)] if value is not None else []
+    return options + (["--no-checksums"] if args.no_checksums else [])
+
+
 def _cmd_jobs(args: argparse.Namespace) -> int:
     """``--jobs N``: the N partitions as local processes (the same command with --partition I), then merged."""
     from .merge import merge_reports, read_report
 
-    if args.jobs < 1 or args.partitions is not None:
-        raise ConfigError("--jobs N needs N >= 1 and makes the partitions itself (no --partitions)")
     run = resolve_run(target=args.target)
-    if run.embedded:
+    if run.embedded or run.named is None:
         raise ConfigError("--jobs needs a named target (each job would start its own local stack)")
-    child = ["data", "compare", *run.child_target_option(), "--seed", str(args.seed)]
-    child += [a for c in args.collection or () for a in ("--collection", c)]
-    for option, value in (("--max-diffs", args.max_diffs), ("--time-limit", args.time_limit)):
-        child += [option, str(value)] if value is not None else []
-    child += ["--no-checksums"] if args.no_checksums else []
+    # the collections are checked here, once, rather than by every child
+    collections = _collections(args, run.named.compare) if args.collection else ()
+    child = ["data", "compare", *run.child_target_option(), *_partition_options(args, collections)]
     with tempfile.TemporaryDirectory(prefix="harness-jobs-") as tmp:
         outputs = [Path(tmp) / f"partition-{i}.json" for i in range(args.jobs)]
         procs = [

@@ -351,7 +351,7 @@ class Comparison:
 
     def _collection(self, collection: str, result: CollectionResult, use_checksums: bool) -> None:
         sample = self.options.sample
-        bounds = self.partition_bounds(collection)
+        bounds = self.report.partition_bounds[collection] = self.partition_bounds(collection)
         if bounds is None:  # fewer keys than partitions: this one holds none
             result.source_count = result.destination_count = 0
             return
@@ -550,7 +550,10 @@ class Comparison:
         return reader.summary(collection, start, end)
 
     def _recount(self, collection: str, result: CollectionResult) -> None:
-        bounds = self.partition_bounds(collection) if self.options.partition else None
+        bounds = None
+        if self.options.partition:  # the range this partition compared, not cuts taken again from a live source
+            recorded = self.report.partition_bounds
+            bounds = recorded[collection] if collection in recorded else self.partition_bounds(collection)
         for attr, reader in (("source_count", self.source), ("destination_count", self.destination)):
             try:
                 count = reader.summary(collection, *bounds).count if bounds else self._count(reader, collection)

@@ -107,10 +107,30 @@ class CollectionResult:
         return min(1.0, self.covered / self.total)
 
     @property
+    def counts_differ(self) -> bool:
+        """A sample's ranges can all agree while the whole collection's counts (known before the ranges are
+        picked) do not: records the sample did not reach are missing or extra, a difference all the same. A full
+        run finds those records themselves (missing, extra), so only a sample needs the counts to decide."""
+        if not self.sampled or self.source_count is None or self.destination_count is None:
+            return False
+        return self.source_count != self.destination_count
+
+    @property
+    def undecided(self) -> str | None:
+        """Why this collection could not be decided (verdict incomplete), or None."""
+        if self.incomplete:
+            return self.incomplete
+        if self.sampled and self.covered == 0 and self.total > 0:
+            return f"the sample covered none of the {self.total} records: it decided nothing"
+        if self.coverage < 1.0 and not self.sampled:
+            return f"covered {self.covered} of {self.total} records"
+        return None
+
+    @property
     def verdict(self) -> str:
-        if self.differences:
+        if self.differences or self.counts_differ:
             return DIFFERENT
-        if self.incomplete or (self.coverage < 1.0 and not self.sampled):
+        if self.undecided:
             return INCOMPLETE
         return EQUAL
 
@@ -136,6 +156,9 @@ class CompareReport:
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     partition: tuple[int, int] | None = None  # (index, of) of a partitioned run (merge the reports)
+    # per collection, the [start, end) this partition compared (None: an open end), or None where it held no key:
+    # the cut points are the source's key quantiles when each partition runs, so the merge checks they tile
+    partition_bounds: dict[str, tuple[str | None, str | None] | None] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -155,8 +178,14 @@ class CompareReport:
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 3),
             "notes": self.notes,
-            "partition": {"index": self.partition[0], "of": self.partition[1]} if self.partition else None,
+            "partition": self._partition_dict(),
         }
+
+    def _partition_dict(self) -> dict[str, Any] | None:
+        if self.partition is None:
+            return None
+        bounds = {c: (list(b) if b is not None else None) for c, b in self.partition_bounds.items()}
+        return {"index": self.partition[0], "of": self.partition[1], "bounds": bounds}
 
     def to_json(self) -> str:
         return redact(json.dumps(self.to_dict(), indent=2, default=str))
@@ -171,8 +200,10 @@ class CompareReport:
                 f"  missing {c.missing} extra {c.extra} changed {c.changed} duplicates {c.duplicates}"
                 + (f" in flight {c.in_flight}" if c.in_flight else "")
             )
-            if c.incomplete:
-                lines.append(f"    incomplete: {c.incomplete}")
+            if c.counts_differ:
+                lines.append(f"    counts differ: source {c.source_count}, destination {c.destination_count}")
+            if c.undecided:
+                lines.append(f"    incomplete: {c.undecided}")
         for d in self.differences:
             lines.append("  " + d.describe())
         if self.unlisted:
@@ -188,7 +219,12 @@ class CompareReport:
         covered = sum(min(c.covered, c.total) for c in self.collections)
         found = sum(c.differences for c in self.collections)
         summary = f"{found} differences in {total} records, covered {covered}/{total}"
-        reasons = [f"{c.collection}: {c.incomplete}" for c in self.collections if c.incomplete]
+        summary += "".join(
+            f"; {c.collection}: source {c.source_count} records, destination {c.destination_count}"
+            for c in self.collections
+            if c.counts_differ
+        )
+        reasons = [f"{c.collection}: {c.undecided}" for c in self.collections if c.undecided]
         if self.stopped:
             reasons.append(f"stopped early: {self.stopped}")
         if self.verdict == INCOMPLETE:

@@ -138,4 +138,51 @@ def write_snapshot(snap: dict[str, Any], path: Path) -> None:
 
 
 def read_snapshot(path: Path) -> dict[str, Any]:
-    return read_json_object(path, "snapshot", f"take one with `harness data snapshot --output {path}`")
+    """A snapshot file, its structure checked: a damaged or hand-edited file is one line, not a traceback."""
+    snap = read_json_object(path, "snapshot", f"take one with `harness data snapshot --output {path}`")
+    problem = snapshot_problem(snap)
+    if problem:
+        raise ConfigError(f"{path}: {problem}; take a new one with `harness data snapshot --output {path}`")
+    return snap
+
+
+def snapshot_problem(snap: dict[str, Any]) -> str | None:
+    """What is wrong with a snapshot's structure (the first thing found, where it is), or None: each part that
+    ``changed_since`` reads."""
+    if snap.get("format") != FORMAT:
+        return f"not a data snapshot (format {snap.get('format')!r}, expected {FORMAT!r})"
+    collections = snap.get("collections")
+    if not isinstance(collections, dict):
+        return "collections must be an object of collections"
+    for collection, entry in collections.items():
+        if not isinstance(entry, dict):
+            return f"collections.{collection} must be an object"
+        for side in ("source", "destination"):
+            if side not in entry:
+                continue
+            where = f"collections.{collection}.{side}"
+            if not isinstance(entry[side], dict) or not isinstance(entry[side].get("ranges"), list):
+                return f"{where}.ranges is missing (a list of key ranges)"
+            for i, part in enumerate(entry[side]["ranges"]):
+                problem = _range_problem(part)
+                if problem:
+                    return f"{where}.ranges[{i}]: {problem}"
+    return None
+
+
+def _range_problem(part: Any) -> str | None:
+    if not isinstance(part, dict):
+        return "must be an object"
+    for bound in ("start", "end"):
+        if bound not in part or not (part[bound] is None or isinstance(part[bound], str)):
+            return f"{bound} must be a key or null"
+    if not isinstance(part.get("count"), int) or isinstance(part["count"], bool):
+        return "count must be an integer"
+    if "versioned" not in part or not (part["versioned"] is None or isinstance(part["versioned"], str)):
+        return "versioned must be a checksum or null"
+    records = part.get("records")
+    if not isinstance(records, list) or not all(
+        isinstance(r, list) and len(r) == 2 and all(isinstance(v, str) for v in r) for r in records
+    ):
+        return "records must be a list of [key, digest] pairs"
+    return None

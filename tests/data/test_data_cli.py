@@ -111,6 +111,26 @@ def test_recheck_keeps_differences_that_stay(config: Path, faulty: StackInfo) ->
     assert bad.returncode == 2 and "--recheck-after must be" in bad.stderr
 
 
+def test_jobs_pass_every_partition_option_to_the_children(config: Path, faulty: StackInfo) -> None:
+    """--jobs N runs the same compare in N partitions: --recheck-after reaches each child (a partition with a
+    mismatch waits the delay before its recheck, so the merged run takes that long at least), and a collection
+    given twice is compared once."""
+    args = ("--jobs", "2", "--collection", "characters", "--collection", "characters", "--recheck-after", "2")
+    run = harness(config, "compare", "--target", "rehearsal", *args, "--json")
+    assert run.returncode == 1, run.stdout + run.stderr
+    report = json.loads(run.stdout)
+    assert [c["collection"] for c in report["collections"]] == ["characters"]
+    assert report["elapsed_s"] >= 2.0, report
+    assert {d["key"] for d in report["differences"]} >= {faulty.data_faults["missing_records"][0]}
+    assert "merged 2 of 2 partitions" in report["notes"]
+
+
+def test_a_collection_given_twice_is_compared_once(config: Path) -> None:
+    args = ("--collection", "campaigns", "--collection", "characters", "--collection", "campaigns")
+    run = harness(config, "compare", "--target", "rehearsal", *args, "--json", "--quiet")
+    assert [c["collection"] for c in json.loads(run.stdout)["collections"]] == ["campaigns", "characters"]
+
+
 def test_show_names_the_field_between_each_pair_that_differs(config: Path, faulty: StackInfo) -> None:
     altered = faulty.data_faults["altered_records"][0]
     run = harness(config, "show", altered, "--target", "rehearsal", "--json")
@@ -158,6 +178,11 @@ def test_verify_and_check_refs_fail_on_the_faults(config: Path, faulty: StackInf
         (["check-refs", "--target", "down"], "cannot connect to the source PostgreSQL at postgresql://harness:***@"),
         (["compare", "--target", "rehearsal", "--sample", "3"], "--sample must be a fraction"),
         (["verify", "--target", "wrongdest"], "check [targets.X.destination] database"),
+        # --jobs: checked once, before any child starts (not one line per child, then "none of the 2 jobs ...")
+        (["compare", "--target", "rehearsal", "--jobs", "2", "--max-diffs", "0"], "--max-diffs must be positive"),
+        (["compare", "--target", "rehearsal", "--jobs", "2", "--sample", "0.5"], "--sample and --jobs do not go"),
+        (["compare", "--target", "rehearsal", "--jobs", "2", "--collection", "charactres"], "did you mean"),
+        (["compare", "--target", "rehearsal", "--jobs", "2", "--recheck-after", "-1"], "--recheck-after must be"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(config: Path, args: list[str], message: str) -> None:

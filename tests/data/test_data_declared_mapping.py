@@ -415,3 +415,50 @@ def test_a_missing_partition_is_never_equal(deployment: Deployment, tmp_path: Pa
     )
     assert run.returncode == 1 and run.stdout.startswith("data compare: INCOMPLETE"), run.stdout
     assert "partitions 1 of 3 are missing" in run.stdout
+
+
+def test_partitions_of_a_source_that_changed_between_their_runs_are_incomplete(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """Each partition cuts at the source's key quantiles when it runs: the first 15 heroes in key order removed
+    (on both sides, so the data stays equal) between partition 0 and partition 1 move the cut, and the keys
+    between the two cuts are never compared. Each report records its [start, end); the merge finds the gap and
+    is not equal. Partitions of different collections are refused (exit 2, one line)."""
+    env = {"HARNESS_CONFIG": str(deployment.config), "PATH": "/usr/bin:/bin"}
+
+    def harness(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "harness", "data", *args], capture_output=True, text=True, timeout=120, env=env
+        )
+
+    def partition(index: int, collection: str) -> Path:
+        out = tmp_path / f"{collection}-{index}.json"
+        args = ("--partitions", "2", "--partition", str(index), "--collection", collection)
+        run = harness("compare", "--target", "game", *args, "--quiet", "--output", str(out))
+        assert run.returncode == 0, run.stdout + run.stderr  # equal data: each partition is equal
+        return out
+
+    first = partition(0, "heroes")
+    cut = json.loads(first.read_text())["partition"]["bounds"]["heroes"]
+    assert cut[0] is None and isinstance(cut[1], str)
+    with psycopg.connect(deployment.legacy_dsn, autocommit=True) as conn:
+        gone = [
+            row[0]
+            for row in conn.execute(
+                "DELETE FROM heroes WHERE hero_code IN"
+                ' (SELECT hero_code FROM heroes ORDER BY hero_code COLLATE "C" LIMIT 15) RETURNING hero_code'
+            )
+        ]
+        conn.execute("DELETE FROM hero_skills WHERE hero_code = ANY(%s)", (gone,))
+    for code in gone:
+        deployment.delete("hero_docs", code)
+    second = partition(1, "heroes")
+    start = json.loads(second.read_text())["partition"]["bounds"]["heroes"][0]
+    assert start != cut[1]
+    merged = harness("merge", str(first), str(second))
+    assert merged.returncode == 1 and merged.stdout.startswith("data compare: INCOMPLETE"), merged.stdout
+    assert f"heroes: partition 0 ends at {cut[1]!r} but partition 1 starts at {start!r}" in merged.stdout
+
+    run = harness("merge", str(partition(0, "guilds")), str(second))
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "partition 0 compared guilds but partition 1 compared heroes" in run.stderr

@@ -9,3 +9,26 @@ def test_passwords_in_urls_and_dsns_are_masked() -> None:
 
 def test_secret_headers_are_masked() -> None:
     assert redact_headers({"Authorization": "Bearer x", "Accept": "a"}) == {"Authorization": "***", "Accept": "a"}
+
+
+def test_keyword_passwords_with_spaces_around_the_equals_sign_are_masked() -> None:
+    """libpq allows ``password = value``."""
+    dsn = "host=127.0.0.1 port=5439 password = spWORD7 user=postgres"
+    assert redact(dsn) == "host=127.0.0.1 port=5439 password = *** user=postgres"
+
+
+def test_quoted_keyword_passwords_are_masked_whole() -> None:
+    """libpq's single-quoted values, with ``\\'`` and ``\\\\`` escapes inside."""
+    assert redact("host=db password='sp ace WORD3' user=app") == "host=db password=*** user=app"
+    assert redact(r"password='it\'s WORD4\\' user=app") == "password=*** user=app"
+    assert redact("user=app password='unterminated WORD5") == "user=app password=***"
+    assert redact("password='open WORD6\nnext line") == "password=***\nnext line"
+
+
+def test_a_url_password_with_an_unencoded_at_sign_is_masked_up_to_the_host() -> None:
+    url = "postgresql://postgres:pa@ssWORD2@127.0.0.1/db"
+    assert redact(url) == "postgresql://postgres:***@127.0.0.1/db"
+    assert (
+        redact("x postgresql://u:a@b@h:5432/db?sslmode=require y") == "x postgresql://u:***@h:5432/db?sslmode=require y"
+    )
+    assert redact("postgresql://u@h/db?x=a@b") == "postgresql://u@h/db?x=a@b"  # an "@" after the path: no password
