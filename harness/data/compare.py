@@ -28,7 +28,7 @@ import re
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,6 +105,19 @@ def segment_bounds(parts: int) -> list[Bound]:
     starts: list[str | None] = [None, *cuts]
     ends: list[str | None] = [*cuts, None]
     return list(zip(starts, ends, strict=True))
+
+
+def even_ranges(
+    settings: CompareSettings, collection: str, total: int, cut_points: Callable[..., list[str]] | None
+) -> list[Bound]:
+    """Key ranges of about ``segment_size`` of ``total`` records each (a sample's, a snapshot's): cut evenly in
+    the UUID space for uuid keys, else at the source's key quantiles (``cut_points``), because integer or text
+    keys crowd a few ranges of the UUID space and leave the rest empty."""
+    parts = max(1, math.ceil(total / settings.segment_size))
+    if settings.collection(collection).key_type == "uuid" or cut_points is None or parts == 1:
+        return segment_bounds(parts)
+    cuts = sorted(set(cut_points(collection, None, None, parts)))
+    return list(zip([None, *cuts], [*cuts, None], strict=True))
 
 
 def split_bounds(start: str | None, end: str | None, parts: int) -> list[Bound]:
@@ -321,14 +334,8 @@ class Comparison:
         """The ranges a sample picks from: ``segment_size`` records each, cut evenly in the UUID space for uuid
         keys, else at the source's key quantiles (integer or text keys crowd a few ranges of the UUID space,
         which leaves most ranges, and so most of a sample, empty)."""
-        parts = max(1, math.ceil(total / self.settings.segment_size))
-        cut_points = getattr(self.source, "cut_points", None)
-        if self.settings.collection(collection).key_type == "uuid" or cut_points is None or parts == 1:
-            bounds = segment_bounds(parts)
-        else:
-            cuts = sorted(set(cut_points(collection, None, None, parts)))
-            bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
-            parts = len(bounds)
+        bounds = even_ranges(self.settings, collection, total, getattr(self.source, "cut_points", None))
+        parts = len(bounds)
         if self.options.sample is None:
             return bounds
         k = max(1, math.ceil(self.options.sample * parts))

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import ConfigError, HarnessError
-from .compare import segment_bounds
+from .compare import even_ranges
 from .readers import Reader, Summary
 from .report import EQUAL, ProblemReport, read_json_object
 from .settings import CompareSettings
@@ -87,7 +86,7 @@ def snapshot(
     for collection in collections or settings.collections:
         settings.collection(collection)
         total = max((r.summary(collection).count for r in readers), default=0)
-        bounds = segment_bounds(max(1, math.ceil(total / settings.segment_size)))
+        bounds = even_ranges(settings, collection, total, getattr(source, "cut_points", None))
         entry: dict[str, Any] = {"bounds": [list(b) for b in bounds]}
         for reader in readers:
             entry[reader.side] = _side(reader, collection, bounds)

@@ -233,3 +233,23 @@ def test_show_names_a_boolean_that_became_a_number(deployment: Deployment) -> No
     shown = deployment.cli("show", "2", "--collection", "quest_docs")
     assert shown.returncode == 1, shown.stdout + shown.stderr
     assert "source vs destination: active" in shown.stdout, shown.stdout
+
+
+def test_a_snapshot_of_integer_keys_has_even_ranges_and_finds_a_change(deployment: Deployment) -> None:
+    from harness.data.snapshot import changed_since, snapshot
+
+    target = resolve_target(load_config(deployment.config), "quests")
+    assert target is not None
+    with open_sides(target) as (settings, source, destination):
+        assert source is not None and destination is not None
+        snap = snapshot(source, destination, settings, ["quest_docs"])
+        for side in ("source", "destination"):
+            counts = [r["count"] for r in snap["collections"]["quest_docs"][side]["ranges"]]
+            # 400 records in ranges of about segment_size (50): not a few crowded ranges of the UUID space
+            assert sum(counts) == QUESTS and len(counts) == QUESTS // 50 and max(counts) <= 60, counts
+        deployment.put("quest_docs", 123, {**deployment.document("quest_docs", 123), "title": "renamed"})
+        changed = changed_since(snap, destination, settings)
+        assert changed.verdict == "different", changed.summary()
+        records = [(p.kind, p.where) for p in changed.problems if p.kind != "changed range"]
+        assert records == [("changed record", "destination quest_docs/123")], changed.problems
+        assert changed_since(snap, source, settings).verdict == "equal"
