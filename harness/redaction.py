@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
+from typing import Any
 
 # The password runs to the last "@" before the host part: an unencoded "@" in a password is common in DSNs typed
 # by hand, and libpq (like most URL parsers) splits the authority at its last "@". A "/" ends the authority.
@@ -25,3 +28,35 @@ def redact(text: str) -> str:
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def redact_json(value: Any) -> Any:
+    """Every string of a JSON value redacted (keys included); the structure is kept."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_json(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_json(v) for k, v in value.items()}
+    return value
+
+
+def redact_file(path: Path) -> None:
+    """Mask secrets in a file a child process wrote (a pytest log, an Allure result or attachment): a JSON file
+    string by string, so its structure survives; a text file as text; anything else is left as it is. The child
+    cannot be trusted to have masked them: a long traceback prints the arguments of every frame, a DSN's among
+    them."""
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    if path.suffix == ".json":
+        try:
+            masked = json.dumps(redact_json(json.loads(text)), ensure_ascii=False)
+        except ValueError:
+            masked = redact(text)
+    else:
+        masked = redact(text)
+    if masked != text:
+        path.write_text(masked, encoding="utf-8")

@@ -222,11 +222,14 @@ def _run_and_report(ctx: GateContext, progress: Progress) -> GateRun:
 
 
 def _verdict_line(run: GateRun, summary_path: Path) -> str:
-    decided = sum(1 for r in run.results if r.deciding)
+    # "decided" is what passed or failed: an inconclusive check decided nothing, and is counted on its own
+    decided = sum(1 for r in run.results if r.deciding and r.outcome.value in ("pass", "fail"))
+    undecided = sum(1 for r in run.results if r.deciding and r.outcome.value == "inconclusive")
     not_run = sum(1 for r in run.results if r.outcome.value == "skipped")
     interrupted = " (interrupted)" if run.interrupted else ""
+    inconclusive = f", {undecided} inconclusive" if undecided else ""
     return (
-        f"verdict: {run.decision.value}{interrupted} ({decided} checks decided, {not_run} not run) in "
+        f"verdict: {run.decision.value}{interrupted} ({decided} checks decided{inconclusive}, {not_run} not run) in "
         f"{run.elapsed_s:.0f} s; report: {summary_path}"
     )
 

@@ -122,8 +122,14 @@ def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: Gate
     if phase == "performance":
         _run_performance(ctx, [e for e in todo if e.planned.check not in SUITES], run, progress)
         return
+    # the parts must answer before they are judged: a target that is not reached (or is not the service) is
+    # not probed further, so its 404s are not failures of the migration and nothing more is sent to it
+    unreached: str | None = None
     for e in todo:
         if e.planned.check in SUITES:
+            continue
+        if unreached is not None:
+            _record(run, progress, skipped(e.planned.check, unreached), e)
             continue
         if e.planned.check == "data.compare":  # the one long in-process check: a live figure for the progress line
             tracker = data_checks.CompareTracker()
@@ -133,10 +139,16 @@ def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: Gate
         runner = _single(ctx, e.planned.check)
         assert runner is not None, e.planned.check
         progress.start(e.planned.check, e.budget_s)
-        _record(run, progress, _over_budget(runner(), e), e)
+        result = _over_budget(runner(), e)
+        _record(run, progress, result, e)
+        if e.planned.check == "preflight.reachable" and result.outcome is not Outcome.PASS:
+            unreached = f"not run: preflight.reachable did not pass ({result.summary})"
     # the suites after the phase's own checks (preflight: the parts answer before access control is probed)
     suite_entries = [e for e in todo if e.planned.check in SUITES]
-    if suite_entries:
+    if suite_entries and unreached is not None:
+        for e in suite_entries:
+            _record(run, progress, skipped(e.planned.check, unreached), e)
+    elif suite_entries:
         budget = max(e.budget_s for e in suite_entries)
         progress.start(", ".join(e.planned.check for e in suite_entries), budget)
         results = run_suites(ctx, phase, [(e.planned.name, SUITES[e.planned.check]) for e in suite_entries], budget)

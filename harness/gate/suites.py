@@ -52,6 +52,7 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
         "no:locust",  # locust's own pytest plugin clashes with the harness's options (a wheel has no ini to say so)
         "-q",
         "-rfE",
+        "--tb=short",  # a long traceback prints every frame's arguments: a DSN with its password among them
         "--hypothesis-profile",
         ctx.profile.fuzz_profile,
     ]
@@ -62,7 +63,10 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
     if ctx.config_path is not None:
         env["HARNESS_CONFIG"] = str(ctx.config_path)
     env.pop("HARNESS_TARGET", None)  # the resolved target is passed with --target
+    before = set(ctx.allure_dir.iterdir()) if ctx.allure_dir.is_dir() else set()
     result = run_child(cmd, log=logs / f"pytest-{phase}.log", timeout_s=timeout_s, env=env)
+    for written in [result.log, *(set(ctx.allure_dir.iterdir()) - before if ctx.allure_dir.is_dir() else ())]:
+        redaction.redact_file(written)  # what the suites wrote is masked as the gate's own reports are
     file_under_phase(ctx.allure_dir, phase)
     log_name = str(result.log)
     try:

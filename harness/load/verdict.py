@@ -186,16 +186,26 @@ def build_verdict(
     if summary.total.requests == 0:
         invalid.append("no requests were made")
     short = [r.name for r in results if r.outcome == NOT_PROVEN]
+    # a threshold with nothing to judge decided nothing: never a pass (a run whose every request failed to
+    # connect has no latency samples, and a rule window as short as the sampling holds no rate); a breach of
+    # another threshold still decides
+    no_data = [r.name for r in results if r.outcome == NO_DATA]
     if invalid:
         status = INVALID
     elif any(r.outcome == BREACH for r in results):
         status = BREACH
-    elif short:
+    elif short or no_data:
         status = INVALID
-        invalid.append(
-            f"run too short to prove {', '.join(short)} (see each rule's window + for; use a longer --run-time or "
-            "--rule-window/--rule-for)"
-        )
+        if short:
+            invalid.append(
+                f"run too short to prove {', '.join(short)} (see each rule's window + for; use a longer --run-time"
+                " or --rule-window/--rule-for)"
+            )
+        if no_data:
+            invalid.append(
+                f"no data to judge {', '.join(no_data)} (no request was answered, or the rule window holds fewer"
+                " than two samples: use a longer --rule-window)"
+            )
     else:
         status = PASS
     run = {

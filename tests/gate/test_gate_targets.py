@@ -174,6 +174,43 @@ def test_an_unreachable_target_is_inconclusive_quickly(tmp_path: Path) -> None:
     assert "unreachable" in run.check("preflight.reachable")["summary"]
 
 
+def test_a_target_that_is_not_the_service_is_inconclusive_and_not_probed(tmp_path: Path) -> None:
+    """Every URL at a plain web server that answers 404: the parts are not reached, so their checks are not
+    run (they were, and their 404s made it NO-GO) and nothing but the health probes is sent there."""
+    import http.server
+    import threading
+
+    requests: list[str] = []
+
+    class NotTheService(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            requests.append(f"{self.command} {self.path}")
+            self.send_error(404)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotTheService)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        config = _targets_file(tmp_path / "harness.toml", None, "staging")
+        config.write_text(config.read_text().replace("http://127.0.0.1:9", url))
+        run = run_gate(tmp_path, "--target", "prod", env=gate_env(HARNESS_CONFIG=str(config)), timeout=120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.returncode == 4, run.stderr[-2000:]
+    assert run.verdict["verdict"] == "INCONCLUSIVE"
+    for check in ("preflight.storage_health", "preflight.character_db", "preflight.security", "preflight.metrics"):
+        assert run.check(check)["outcome"] == "skipped", run.check(check)
+        assert "preflight.reachable did not pass" in run.check(check)["summary"]
+    assert requests and all(r.startswith("GET ") and r.endswith("/health") for r in requests), requests
+    assert "(0 checks decided, 1 inconclusive, " in run.stdout + run.stderr  # an inconclusive check decided nothing
+
+
 @pytest.mark.slow
 def test_production_load_with_allow_load_runs_and_only_reads(production_stack: StackInfo, tmp_path: Path) -> None:
     config = _targets_file(tmp_path / "harness.toml", production_stack, "production")

@@ -95,3 +95,16 @@ def test_saturated_generator_wins_over_a_breach_and_short_runs_are_invalid() -> 
     assert {r.outcome for r in short.results} == {"not proven"}
     text = short.table()
     assert text.startswith("verdict: INVALID (exit 4)") and "window 5m -> 10s" in text
+
+
+def test_a_rule_with_no_data_is_invalid_unless_another_breaches() -> None:
+    """No sample pair in any window (the evaluator saw one snapshot): the rules have nothing to judge. That
+    passed before ("2 thresholds hold"); a breach of a run threshold still decides."""
+    config, rules, states = _states(seconds=0)
+    verdict = build_verdict(config, rules, states, _summary({5: 100}, duration=12.0))
+    assert {r.outcome for r in verdict.results} == {"no data"}
+    assert verdict.exit_code == EXIT_INVALID
+    assert "no data to judge HighErrorRate, HighLatency" in verdict.invalid_reasons[0]
+    strict = threshold_config(_section('p95_ms = 1\nwindow = "2s"\nfor = "1s"'))
+    breached = build_verdict(strict, rules, states, _summary({5: 100}, duration=12.0))
+    assert breached.exit_code == EXIT_BREACH, breached.table()

@@ -169,6 +169,14 @@ dsn = "{down}"
 [targets.down.destination]
 url = "{info["storage_service_url"]}"
 token = "${{READ_TOKEN}}"
+[targets.downsrc]
+environment = "dev"
+[targets.downsrc.source]
+dsn = "{down}"
+[targets.downsrc.destination]
+url = "{info["storage_service_url"]}"
+token = "${{READ_TOKEN}}"
+{backends.format(name="downsrc")}
 """
     path.write_text(text)
 
@@ -257,6 +265,21 @@ def surfaces(
                 str(junit / "security.xml"),
             ),
         )
+        found.add_run(  # the source refuses the connection: the failure path of the credentials probe
+            "pytest suites/security (down)",
+            _run(
+                work,
+                env,
+                *pytest_args,
+                str(ROOT / "suites" / "security" / "test_harness_credentials.py"),
+                "-k",
+                "postgres_role",
+                "--target",
+                "downsrc",
+                "--alluredir",
+                str(allure / "down"),
+            ),
+        )
         found.add_run(
             "pytest suites/data (named)",
             _run(
@@ -329,6 +352,7 @@ EXPECTED_EXITS = {
     "harness data check-refs --json": (0, 1),
     "harness data verify (down)": (2,),  # one line naming the unreachable source
     "pytest suites/security (named)": (1,),  # open_storage
+    "pytest suites/security (down)": (1,),  # the source cannot be reached
     "pytest suites/data (named)": (1,),  # missing_records
     "pytest -n 2 suites/security (local, pg_dsn)": (1,),
     "harness load run": (0, 3, 4),
