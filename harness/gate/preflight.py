@@ -80,6 +80,19 @@ def reachable(ctx: GateContext) -> CheckResult:
     return passed("preflight.reachable", "answered: " + ", ".join(up), figure=f"{len(up)} parts", elapsed_s=elapsed)
 
 
+def parts_needed(ctx: GateContext, check: str) -> tuple[str, ...]:
+    """The parts (as ``reachable`` names them) a preflight check talks to: when one of them did not answer, the
+    check is not run, since what it would get is not the service's answer (a 404 of some other server, or
+    nothing) and it would be a failure of the wrong thing."""
+    backends = tuple(f"{name} backend" for name in ctx.target.backends)
+    return {
+        "preflight.storage_health": ("storage backend",) if "storage" in ctx.target.backends else (),
+        "preflight.character_db": ("Storage Service",),
+        "preflight.metrics": backends,
+        "preflight.security": ("Storage Service", *backends),
+    }.get(check, ())
+
+
 def storage_health(ctx: GateContext) -> CheckResult:
     """The storage backend's /health names the Storage Service healthy (the contract's Health schema)."""
     backend = ctx.target.backends.get("storage")

@@ -122,14 +122,19 @@ def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: Gate
     if phase == "performance":
         _run_performance(ctx, [e for e in todo if e.planned.check not in SUITES], run, progress)
         return
-    # the parts must answer before they are judged: a target that is not reached (or is not the service) is
-    # not probed further, so its 404s are not failures of the migration and nothing more is sent to it
-    unreached: str | None = None
+    # a part must answer before it is judged: one that is not reached (or is not the service) is not probed
+    # further, so its 404s are not failures of the migration and nothing more is sent to it
+    unreached: list[str] = []
+
+    def not_reached(check: str) -> str | None:
+        missing = [part for part in preflight.parts_needed(ctx, check) if part in unreached]
+        return f"not run: {', '.join(missing)} did not answer (preflight.reachable)" if missing else None
+
     for e in todo:
         if e.planned.check in SUITES:
             continue
-        if unreached is not None:
-            _record(run, progress, skipped(e.planned.check, unreached), e)
+        if (why := not_reached(e.planned.check)) is not None:
+            _record(run, progress, skipped(e.planned.check, why), e)
             continue
         if e.planned.check == "data.compare":  # the one long in-process check: a live figure for the progress line
             tracker = data_checks.CompareTracker()
@@ -142,13 +147,18 @@ def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: Gate
         result = _over_budget(runner(), e)
         _record(run, progress, result, e)
         if e.planned.check == "preflight.reachable" and result.outcome is not Outcome.PASS:
-            unreached = f"not run: preflight.reachable did not pass ({result.summary})"
+            answered = set(result.evidence.get("answered", ()))
+            # a finding names the part and where it was asked: "storage backend http://...", "source database"
+            unreached = [p for f in result.findings if (p := f.what.split(" http", 1)[0]) not in answered]
     # the suites after the phase's own checks (preflight: the parts answer before access control is probed)
-    suite_entries = [e for e in todo if e.planned.check in SUITES]
-    if suite_entries and unreached is not None:
-        for e in suite_entries:
-            _record(run, progress, skipped(e.planned.check, unreached), e)
-    elif suite_entries:
+    suite_entries = []
+    for e in todo:
+        if e.planned.check in SUITES:
+            if (why := not_reached(e.planned.check)) is not None:
+                _record(run, progress, skipped(e.planned.check, why), e)
+            else:
+                suite_entries.append(e)
+    if suite_entries:
         budget = max(e.budget_s for e in suite_entries)
         progress.start(", ".join(e.planned.check for e in suite_entries), budget)
         results = run_suites(ctx, phase, [(e.planned.name, SUITES[e.planned.check]) for e in suite_entries], budget)
