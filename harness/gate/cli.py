@@ -22,12 +22,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..config import Target
-from ..config.model import GATE_PHASES, GATE_PROFILES, LOCAL, Backend, Destination, LocalSettings, Source
+from ..config.model import GATE_PROFILES, LOCAL, Backend, Destination, LocalSettings, Source
 from ..config.run import resolve_run
 from ..errors import ConfigError
 from ..redaction import redact
 from .context import PROFILES, GateContext, GateOptions, MigrationScripts, Profile
-from .plan import RUNBOOK, SUITES, build_plan, describe_plan
+from .plan import SUITES, build_plan, describe_plan, unknown_name
 from .progress import Progress
 from .scripts import CommandScripts, missing_scripts
 
@@ -38,16 +38,11 @@ CHILD_TARGET = "gate-embedded"  # the name children know the embedded default by
 
 
 def _options(args: argparse.Namespace) -> GateOptions:
-    names = set(GATE_PHASES) | {c.check for c in RUNBOOK}
     for flag, values in (("--only", args.only or []), ("--skip", args.skip or [])):
         for value in values:
-            if value not in names:
-                from ..errors import did_you_mean
-
-                raise ConfigError(
-                    f"{flag} {value}: not a phase or check{did_you_mean(value, sorted(names))} "
-                    f"(phases: {', '.join(GATE_PHASES)}; `harness gate --plan` lists the checks)"
-                )
+            problem = unknown_name(value)
+            if problem:
+                raise ConfigError(f"{flag} {value}: {problem}")
     if args.characters is not None and args.characters < 1:
         raise ConfigError("--characters must be at least 1")
     if args.export is not None and not Path(args.export).is_file():

@@ -41,6 +41,7 @@ def target(extra: str = "", backend: str = CLOSED, destination: str = "", source
 
 
 VERIFY = ("data", "verify", "--target", "t")
+GATE_PLAN = ("gate", "--target", "t", "--plan")
 DEST_REFS = ("data", "check-refs", "--target", "t", "--side", "destination")
 MANIFEST = json.dumps({"format": "x", "collections": {"characters": {"count": 5}}})
 
@@ -67,6 +68,9 @@ CASES: dict[str, Case] = {
     "compare section typo": Case(VERIFY, target("[targets.t.compare]\nsegment_sise = 10\n")),
     "thresholds wrong type": Case(VERIFY, target("[targets.t.thresholds]\np95_ms = 'fast'\n")),
     "gate profile unknown": Case(VERIFY, target("[targets.t.gate]\nprofile = 'medium'\n")),
+    "gate report_only names no phase": Case(GATE_PLAN, target("[targets.t.gate]\nreport_only = ['smok']\n")),
+    "gate skip names no check": Case(GATE_PLAN, target("[targets.t.gate]\nskip = ['data.nope']\n")),
+    "gate budget of no phase": Case(GATE_PLAN, target("[targets.t.gate]\nbudgets = {dta = 10}\n")),
     "unknown --target": Case(("data", "verify", "--target", "nosuch"), target()),
     "HARNESS_CONFIG names no file": Case(VERIFY, None, env=(("HARNESS_CONFIG", "/nonexistent/harness.toml"),)),
     "target without a source": Case(VERIFY, target(destination=CLOSED)),
