@@ -6,6 +6,7 @@ close match exists.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -283,8 +284,9 @@ class _Reader:
         return tuple(values)
 
     def seconds(self, value: Any, key: str) -> float:
-        """A time span in seconds: a number above zero (a zero timeout would fail every request)."""
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        """A time span in seconds: a finite number above zero (a zero timeout would fail every request; TOML's
+        nan and inf are numbers too)."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
             raise self.error(key, f"must be a positive number of seconds, got {value!r}")
         return float(value)
 

@@ -52,6 +52,8 @@ def test_checks_are_accepted_wherever_phases_are() -> None:
         ("budgets = { dta = 10 }", "targets.s.gate.budgets.dta: not a phase or check; did you mean 'data'"),
         ('budgets = { "data.comparee" = 10 }', "targets.s.gate.budgets.data.comparee: not a phase or check; did"),
         ("budgets = { data = -1 }", "targets.s.gate.budgets.data: must be a positive number of seconds"),
+        ("budgets = { data = nan }", "targets.s.gate.budgets.data: must be a positive number of seconds, got nan"),
+        ("budgets = { data = inf }", "targets.s.gate.budgets.data: must be a positive number of seconds, got inf"),
         ('rehearse = "yes"', "targets.s.gate.rehearse: must be true or false"),
         ("skipp = []", "targets.s.gate.skipp: unknown key; did you mean 'skip'"),
     ],

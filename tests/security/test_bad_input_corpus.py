@@ -41,6 +41,7 @@ def target(extra: str = "", backend: str = CLOSED, destination: str = "", source
 
 
 VERIFY = ("data", "verify", "--target", "t")
+LATENCY = ("check-latency", "--target", "t", "--source", "metrics")
 GATE_PLAN = ("gate", "--target", "t", "--plan")
 DEST_REFS = ("data", "check-refs", "--target", "t", "--side", "destination")
 MANIFEST = json.dumps({"format": "x", "collections": {"characters": {"count": 5}}})
@@ -57,6 +58,11 @@ CASES: dict[str, Case] = {
     "destination url without scheme": Case(VERIFY, target(destination="storage:8000")),
     "timeout not a number": Case(VERIFY, target().replace("connect = 2", 'connect = "fast"')),
     "timeout zero": Case(VERIFY, target().replace("read = 2", "read = 0")),
+    "timeout nan": Case(LATENCY, target().replace("connect = 2", "connect = nan")),
+    "timeout inf": Case(LATENCY, target().replace("read = 2", "read = inf")),
+    "data read timeout nan": Case(
+        DEST_REFS, target(destination=CLOSED).replace("read_timeout = 2", "read_timeout = nan")
+    ),
     "data read timeout negative": Case(
         VERIFY, target(destination=CLOSED).replace("read_timeout = 2", "read_timeout = -1")
     ),
