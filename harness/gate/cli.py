@@ -146,7 +146,12 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from .report import final_table
 
     outdir = options.reports.resolve() / f"gate-{resolved.target_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # --reports names a file, or a path through one, or a place the user cannot write
+        raise ConfigError(
+            f"--reports {options.reports}: cannot make {outdir} there ({exc.strerror or exc}); give a directory"
+        ) from None
     workdir = Path(tempfile.mkdtemp(prefix="harness-gate-"))
     progress = Progress()
     stack: Any = None

@@ -77,6 +77,12 @@ CASES: dict[str, Case] = {
     "gate report_only names no phase": Case(GATE_PLAN, target("[targets.t.gate]\nreport_only = ['smok']\n")),
     "gate skip names no check": Case(GATE_PLAN, target("[targets.t.gate]\nskip = ['data.nope']\n")),
     "gate budget of no phase": Case(GATE_PLAN, target("[targets.t.gate]\nbudgets = {dta = 10}\n")),
+    "gate --reports is a file": Case(
+        ("gate", "--target", "t", "--reports", "f.txt"), target(), files=(("f.txt", "x"),)
+    ),
+    "gate --reports under a file": Case(
+        ("gate", "--target", "t", "--reports", "f.txt/sub"), target(), files=(("f.txt", "x"),)
+    ),
     "unknown --target": Case(("data", "verify", "--target", "nosuch"), target()),
     "HARNESS_CONFIG names no file": Case(VERIFY, None, env=(("HARNESS_CONFIG", "/nonexistent/harness.toml"),)),
     "target without a source": Case(VERIFY, target(destination=CLOSED)),
@@ -139,6 +145,9 @@ CASES: dict[str, Case] = {
     "pg dsn that is not a DSN": Case(("up", "--pg-dsn", "not a dsn at all")),
     "pg dsn to a closed port": Case(("up", "--pg-dsn", "postgresql://u:pw@127.0.0.1:9/db")),
     "destination closed port": Case(DEST_REFS, target(destination=CLOSED)),
+    "differential backends closed": Case(
+        ("differential", "run", "--target", "t"), target(f'[targets.t.backends.legacy]\nurl = "{CLOSED}"\n')
+    ),
     "destination accepts and never answers": Case(DEST_REFS, target(destination="{blackhole}")),
     "destination that is not HTTP": Case(DEST_REFS, target(destination="{garbage}")),
     "destination that answers HTML": Case(DEST_REFS, target(destination="{html}")),
