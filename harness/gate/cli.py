@@ -3,7 +3,8 @@
 and file, never re-applying precedence. On the embedded default the gate starts the reference system seeded but
 not migrated, so its migration phase really migrates and its rollback really restores.
 
-Exit status: 0 GO, 1 NO-GO, 4 INCONCLUSIVE (also when interrupted), 2 bad input (one line).
+Exit status: 0 GO, 1 NO-GO, 4 INCONCLUSIVE (also when interrupted), 2 bad input (one line), 70 a bug in the
+harness (``harness.cli``).
 """
 
 from __future__ import annotations
