@@ -44,6 +44,10 @@ def _options(args: argparse.Namespace) -> GateOptions:
             problem = unknown_name(value)
             if problem:
                 raise ConfigError(f"{flag} {value}: {problem}")
+    if args.fault:  # checked as the run checks them, before the plan or anything starts
+        from ..embedded.stack import check_faults
+
+        check_faults(args.fault)
     if args.characters is not None and args.characters < 1:
         raise ConfigError("--characters must be at least 1")
     if args.export is not None and not Path(args.export).is_file():
