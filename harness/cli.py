@@ -1,5 +1,6 @@
 """The ``harness`` command: a thin shell over the library. Every HarnessError becomes one line on stderr and
-exit status 2; a check that fails exits 1."""
+exit status 2; a check that fails exits 1. Anything else is a bug in the harness: one line naming it and exit
+status 70 (EX_SOFTWARE), never 1 (NO-GO, different); ``HARNESS_DEBUG=1`` prints its traceback too."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import shutil
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 from types import FrameType
 
 from .errors import HarnessError
 from .redaction import redact
+
+EXIT_INTERNAL = 70  # EX_SOFTWARE: the harness failed, whatever the system under test would have answered
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -151,6 +155,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: neither a verdict (0, 1, 3, 4) nor bad input (2)
+        if os.environ.get("HARNESS_DEBUG"):
+            traceback.print_exc()
+        hint = "" if os.environ.get("HARNESS_DEBUG") else "; run again with HARNESS_DEBUG=1 for the traceback"
+        message = redact(" ".join(str(exc).split()))
+        print(
+            f"harness: internal error: {type(exc).__name__}: {message} (a bug in the harness: please report it{hint})",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ close match exists.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -19,7 +20,6 @@ from ..errors import ConfigError, did_you_mean
 from .model import (
     BACKENDS,
     ENVIRONMENTS,
-    GATE_PHASES,
     GATE_PROFILES,
     GATE_SCRIPTS,
     LOCAL,
@@ -284,8 +284,9 @@ class _Reader:
         return tuple(values)
 
     def seconds(self, value: Any, key: str) -> float:
-        """A time span in seconds: a number above zero (a zero timeout would fail every request)."""
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        """A time span in seconds: a finite number above zero (a zero timeout would fail every request; TOML's
+        nan and inf are numbers too)."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
             raise self.error(key, f"must be a positive number of seconds, got {value!r}")
         return float(value)
 
@@ -348,14 +349,20 @@ class _Reader:
                 f"must be one of {', '.join(GATE_PROFILES)}, got {profile!r}{did_you_mean(profile, GATE_PROFILES)}",
             )
         names = {key: self.strings(data, key, prefix) for key in ("phases", "skip", "report_only", "deciding")}
-        for phase in names["phases"]:
-            if phase not in GATE_PHASES:
-                raise self.error(
-                    prefix + "phases",
-                    f"unknown phase {phase!r}{did_you_mean(phase, GATE_PHASES)} (phases: {', '.join(GATE_PHASES)})",
-                )
+        # the gate's names are the runbook's: the same function checks ``--only`` and ``--skip`` (imported here,
+        # lazily, because the runbook lives with the gate, which imports this package)
+        from ..gate.plan import unknown_name
+
+        for key, values in names.items():
+            for value in values:
+                problem = unknown_name(value)
+                if problem:
+                    raise self.error(prefix + key, f"{value!r}: {problem}")
         budgets: list[tuple[str, float]] = []
         for name, seconds in data.get("budgets", {}).items():
+            problem = unknown_name(name)
+            if problem:
+                raise self.error(f"{prefix}budgets.{name}", problem)
             budgets.append((name, self.seconds(seconds, f"{prefix}budgets.{name}")))
         scripts: list[tuple[str, str]] = []
         for name, command in data.get("scripts", {}).items():

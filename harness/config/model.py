@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..data.settings import CompareSettings
+from ..durations import parse_duration
 from ..redaction import redact
 from .suites import SuiteSettings
 
@@ -182,6 +183,8 @@ class LoadCompareSettings:
             found.append(("rounds", f"must be at least 1, got {self.rounds!r}"))
         if self.users < 1:
             found.append(("users", f"must be at least 1, got {self.users!r}"))
+        if parse_duration(self.run_time, "run_time") <= 0:
+            found.append(("run_time", f"must be above zero, got {self.run_time!r}"))
         for key in ("max_slowdown", "max_error_ratio_increase"):
             if getattr(self, key) < 0:
                 found.append((key, f"must not be negative, got {getattr(self, key)!r}"))

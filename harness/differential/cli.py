@@ -5,15 +5,19 @@ input. Both write, so a production target needs ``--allow-writes`` (replay then 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..config import Target
 from ..config.model import BACKENDS, DifferentialSettings
 from ..config.run import resolve_run
-from ..errors import ConfigError
+from ..errors import ConfigError, TargetUnreachable
+from ..redaction import redact
 
 
 def register(sub: Any) -> None:
@@ -44,6 +48,27 @@ def _declared(args: argparse.Namespace, section: DifferentialSettings) -> tuple[
     return (*section.noise, *args.noise)
 
 
+@contextlib.contextmanager
+def _answering(target: Target) -> Iterator[None]:
+    """A backend that does not answer (refused, timed out, not HTTP) is one line naming it, exit 2, as every other
+    command reports an unreachable target: never an httpx traceback."""
+    import httpx
+
+    try:
+        yield
+    except httpx.TransportError as exc:
+        try:
+            url = str(exc.request.url)
+        except RuntimeError:  # an error raised without its request
+            url = ""
+        names = [b for b, backend in target.backends.items() if url.startswith(backend.url)]
+        where = f"targets.{target.name}.backends.{names[0]}.url" if names else f"targets.{target.name}'s URLs"
+        raise TargetUnreachable(
+            f"target {target.name!r}: {redact(url) or 'a backend'} did not answer ({type(exc).__name__}); "
+            f"check {where} or that the service runs"
+        ) from None
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from ..fuzz.profiles import select_profile
     from ..targets import open_target
@@ -60,7 +85,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"target {target.name!r} has no {', '.join(missing)} backend to compare")
         clients = {b: target.client(b) for b in BACKENDS}
         try:
-            report = run_differential(clients, profile, declared_noise=_declared(args, target.differential))
+            with _answering(target):
+                report = run_differential(clients, profile, declared_noise=_declared(args, target.differential))
         except Divergence as found:
             print(found)
             return 1
@@ -85,7 +111,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         if args.to_backend not in target.backends:
             raise ConfigError(f"target {target.name!r} has no {args.to_backend} backend")
         writes = run.allow_writes or not target.is_production
-        with target.client(args.to_backend) as client:
+        with target.client(args.to_backend) as client, _answering(target):
             noise = Noise.declare(_declared(args, target.differential))
             if writes:  # learning creates (and deletes) two probe resources
                 samples = [("campaign", "/campaigns", SAMPLE_CAMPAIGN), ("character", "/characters", SAMPLE_CHARACTER)]

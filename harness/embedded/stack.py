@@ -12,12 +12,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError
 from . import stale
 from .postgres import EmbeddedPostgres, ExternalPostgres, PostgresProvider
 from .processes import ServiceProcess
+
+if TYPE_CHECKING:
+    from reference_system.faults import Fault
 
 STORAGE_DATABASE = "character_db"
 OTHER_DATABASE = "harness_probe"  # the database of the cross-database probe token; never provisioned
@@ -118,6 +121,18 @@ class StackInfo:
         return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
+def check_faults(faults: Sequence[str]) -> list[Fault]:
+    """The faults ``NAME[=VALUE]`` the embedded default would start with, parsed, or a StackError naming the one
+    that is unknown or out of range: what a run checks them by, and what ``harness gate --plan`` checks them by
+    before it plans."""
+    from reference_system.faults import FaultError, parse_faults  # the launcher's lazy import
+
+    try:
+        return list(parse_faults(faults))
+    except FaultError as exc:
+        raise StackError(str(exc)) from None
+
+
 class EmbeddedStack:
     """Usage: ``with EmbeddedStack(characters=100) as info: ...``; ``stop()`` is idempotent and leaves no process
     or temporary directory behind."""
@@ -132,19 +147,11 @@ class EmbeddedStack:
         migrate: bool = True,
         bulk: bool = False,
     ) -> None:
-        from reference_system.faults import (  # the launcher's lazy import
-            DATA_FAULTS,
-            STACK_FAULTS,
-            FaultError,
-            parse_faults,
-        )
+        from reference_system.faults import DATA_FAULTS, STACK_FAULTS  # the launcher's lazy import
 
         if characters < 0:
             raise StackError("--characters must be zero or more")
-        try:
-            self.faults = parse_faults(faults)
-        except FaultError as exc:
-            raise StackError(str(exc)) from None
+        self.faults = check_faults(faults)
         self._stack_faults = {f.name: f for f in self.faults if f.name in STACK_FAULTS}
         self._data_faults = {n: int(f.number) for n, f in self._stack_faults.items() if n in DATA_FAULTS}
         writer = self._stack_faults.get("reader_can_write")

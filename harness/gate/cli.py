@@ -3,7 +3,8 @@
 and file, never re-applying precedence. On the embedded default the gate starts the reference system seeded but
 not migrated, so its migration phase really migrates and its rollback really restores.
 
-Exit status: 0 GO, 1 NO-GO, 4 INCONCLUSIVE (also when interrupted), 2 bad input (one line).
+Exit status: 0 GO, 1 NO-GO, 4 INCONCLUSIVE (also when interrupted), 2 bad input (one line), 70 a bug in the
+harness (``harness.cli``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..config import Target
-from ..config.model import GATE_PHASES, GATE_PROFILES, LOCAL, Backend, Destination, LocalSettings, Source
+from ..config.model import GATE_PROFILES, LOCAL, Backend, Destination, LocalSettings, Source
 from ..config.run import resolve_run
 from ..errors import ConfigError
 from ..redaction import redact
 from .context import PROFILES, GateContext, GateOptions, MigrationScripts, Profile
-from .plan import RUNBOOK, SUITES, build_plan, describe_plan
+from .plan import SUITES, build_plan, describe_plan, unknown_name
 from .progress import Progress
 from .scripts import CommandScripts, missing_scripts
 
@@ -38,16 +39,15 @@ CHILD_TARGET = "gate-embedded"  # the name children know the embedded default by
 
 
 def _options(args: argparse.Namespace) -> GateOptions:
-    names = set(GATE_PHASES) | {c.check for c in RUNBOOK}
     for flag, values in (("--only", args.only or []), ("--skip", args.skip or [])):
         for value in values:
-            if value not in names:
-                from ..errors import did_you_mean
+            problem = unknown_name(value)
+            if problem:
+                raise ConfigError(f"{flag} {value}: {problem}")
+    if args.fault:  # checked as the run checks them, before the plan or anything starts
+        from ..embedded.stack import check_faults
 
-                raise ConfigError(
-                    f"{flag} {value}: not a phase or check{did_you_mean(value, sorted(names))} "
-                    f"(phases: {', '.join(GATE_PHASES)}; `harness gate --plan` lists the checks)"
-                )
+        check_faults(args.fault)
     if args.characters is not None and args.characters < 1:
         raise ConfigError("--characters must be at least 1")
     if args.export is not None and not Path(args.export).is_file():
@@ -151,7 +151,12 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from .report import final_table
 
     outdir = options.reports.resolve() / f"gate-{resolved.target_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # --reports names a file, or a path through one, or a place the user cannot write
+        raise ConfigError(
+            f"--reports {options.reports}: cannot make {outdir} there ({exc.strerror or exc}); give a directory"
+        ) from None
     workdir = Path(tempfile.mkdtemp(prefix="harness-gate-"))
     progress = Progress()
     stack: Any = None

@@ -179,7 +179,26 @@ RUNBOOK: tuple[PlannedCheck, ...] = (
 )
 assert {c.phase for c in RUNBOOK} == set(GATE_PHASES)
 
+
 # Suite folder of each suite check.
+def check_names() -> list[str]:
+    """Every name a run can select, skip, budget or make report-only: the phases and their checks."""
+    return sorted(set(GATE_PHASES) | {c.check for c in RUNBOOK})
+
+
+def unknown_name(value: str) -> str | None:
+    """Why ``value`` names no phase or check (with a hint), or None: what ``--only``/``--skip`` and the targets
+    file's ``[targets.X.gate]`` names are checked by."""
+    if value in GATE_PHASES or any(c.check == value for c in RUNBOOK):
+        return None
+    from ..errors import did_you_mean
+
+    return (
+        f"not a phase or check{did_you_mean(value, check_names())} "
+        f"(phases: {', '.join(GATE_PHASES)}; `harness gate --plan` lists the checks)"
+    )
+
+
 SUITES = {
     "preflight.security": "security",
     "endpoints.api": "api",

@@ -35,6 +35,31 @@ def _open(args: argparse.Namespace, *, backend: str | None = None) -> Iterator[t
         yield run, target
 
 
+def _positive_duration(
+    value: str | None, flag: str, at_least: float = 0.0, why: str = "the load's sampling interval"
+) -> None:
+    """Refuse a duration option that is not one, or is zero, or shorter than ``at_least`` seconds: before the
+    command starts anything (a stack, locust) or sends any load."""
+    if value is None:
+        return
+    seconds = parse_duration(value, flag)
+    if seconds <= 0 or seconds < at_least:
+        floor = f"at least {at_least:g}s ({why})" if at_least else "above zero"
+        raise ConfigError(f"{flag} {value}: must be {floor}")
+
+
+def _check_load_options(args: argparse.Namespace) -> None:
+    """The options of ``load run`` and ``load compare`` the child would otherwise reject after load was sent."""
+    from .window import TICK_S
+
+    _positive_duration(args.run_time, "--run-time")
+    # a rate needs two samples in its window (one holds none: every window would have no data)
+    _positive_duration(args.rule_window, "--rule-window", 2 * TICK_S, "two of the load's 1 s samples")
+    _positive_duration(args.rule_for, "--rule-for", TICK_S)
+    if args.processes is not None and args.processes < 1:
+        raise ConfigError(f"--processes must be at least 1, got {args.processes}")
+
+
 def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
     window = parse_duration(args.window, "--window") if args.window else None
     for_raw: str | None = getattr(args, "for_", None)
@@ -46,6 +71,9 @@ def _rules(args: argparse.Namespace, target: Target) -> RuleSet:
 def _cmd_check_latency(args: argparse.Namespace) -> int:
     from .latency import check_metrics, check_prometheus
 
+    _positive_duration(args.window, "--window")
+    if args.for_:
+        parse_duration(args.for_, "--for")
     with _open(args, backend=args.backend) as (run, target):
         rules = _rules(args, target)
         source = args.source
@@ -92,6 +120,7 @@ def _announce(target: Target, backend: str) -> str:
 def _cmd_load_run(args: argparse.Namespace) -> int:
     from .runner import check_load_allowed, run_locust
 
+    _check_load_options(args)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with _open(args) as (resolved, target):
         check_load_allowed(target, allow_load=args.allow_load)
@@ -121,6 +150,7 @@ def _cmd_load_compare(args: argparse.Namespace) -> int:
     from .compare import compare_settings
     from .runner import check_load_allowed, compare_backends
 
+    _check_load_options(args)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with _open(args) as (resolved, target):
         settings = compare_settings(

@@ -30,10 +30,9 @@ from .runner import check_load_allowed
 from .thresholds import EndpointSummary, RunSummary, ThresholdConfig, threshold_config
 from .traffic import run_owner
 from .verdict import EXIT_INVALID, Verdict, build_verdict
-from .window import Counters, Snapshot, WindowEvaluator, labels_of
+from .window import TICK_S, Counters, Snapshot, WindowEvaluator, labels_of
 
 log = logging.getLogger("harness.load")
-TICK_S = 1.0
 CPU_INTERVAL_S = 5.0  # as locust's own CPU monitor
 SHAPES = ("hold", "ramp", "step")
 

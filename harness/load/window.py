@@ -17,6 +17,7 @@ from typing import Any
 
 from .rules import AVG_LATENCY, ERROR_RATE, ERROR_RATIO, RuleThreshold
 
+TICK_S = 1.0  # the locust master samples its stats once a second: no window or `for` can be shorter
 TIMELINE_POINTS = 2000
 Labels = tuple[tuple[str, str], ...]  # sorted (label, value) pairs naming one series
 

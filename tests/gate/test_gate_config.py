@@ -32,12 +32,28 @@ def test_the_documented_gate_section_parses() -> None:
     assert dict(gate.scripts)["export"].endswith("export_data --out {export_dir}")
 
 
+def test_checks_are_accepted_wherever_phases_are() -> None:
+    body = (
+        'phases = ["data.compare", "preflight"]\nskip = ["smoke.smoke"]\nreport_only = ["data"]\n'
+        'deciding = ["performance.compare"]\nbudgets = { "data.compare" = 10, data = 20 }'
+    )
+    gate = parse_config(f'[targets.s]\nenvironment = "dev"\n[targets.s.gate]\n{body}\n').targets["s"].gate
+    assert gate.phases == ("data.compare", "preflight") and gate.budget("data.compare", "data") == 10.0
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         ('profile = "quik"', "targets.s.gate.profile: must be one of quick, full, got 'quik'; did you mean 'quick'"),
-        ('phases = ["dta"]', "unknown phase 'dta'; did you mean 'data'"),
+        ('phases = ["dta"]', "targets.s.gate.phases: 'dta': not a phase or check; did you mean 'data'"),
+        ('report_only = ["smok"]', "targets.s.gate.report_only: 'smok': not a phase or check; did you mean 'smoke'"),
+        ('skip = ["data.nope"]', "targets.s.gate.skip: 'data.nope': not a phase or check"),
+        ('deciding = ["performance.comapre"]', "targets.s.gate.deciding: 'performance.comapre': not a phase or"),
+        ("budgets = { dta = 10 }", "targets.s.gate.budgets.dta: not a phase or check; did you mean 'data'"),
+        ('budgets = { "data.comparee" = 10 }', "targets.s.gate.budgets.data.comparee: not a phase or check; did"),
         ("budgets = { data = -1 }", "targets.s.gate.budgets.data: must be a positive number of seconds"),
+        ("budgets = { data = nan }", "targets.s.gate.budgets.data: must be a positive number of seconds, got nan"),
+        ("budgets = { data = inf }", "targets.s.gate.budgets.data: must be a positive number of seconds, got inf"),
         ('rehearse = "yes"', "targets.s.gate.rehearse: must be true or false"),
         ("skipp = []", "targets.s.gate.skipp: unknown key; did you mean 'skip'"),
     ],

@@ -151,6 +151,8 @@ def test_plan_of_the_embedded_default_runs_every_check(tmp_path: Path) -> None:
         (["--target", "nosuch"], "unknown target 'nosuch'"),
         (["--characters", "0"], "--characters must be at least 1"),
         (["--export", "/nonexistent/export.jsonl"], "no such file"),
+        (["--plan", "--fault", "nosuch"], "unknown fault 'nosuch'"),
+        (["--plan", "--fault", "latency=abc"], "fault 'latency' needs a number, got 'abc'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

@@ -41,6 +41,8 @@ def target(extra: str = "", backend: str = CLOSED, destination: str = "", source
 
 
 VERIFY = ("data", "verify", "--target", "t")
+LATENCY = ("check-latency", "--target", "t", "--source", "metrics")
+GATE_PLAN = ("gate", "--target", "t", "--plan")
 DEST_REFS = ("data", "check-refs", "--target", "t", "--side", "destination")
 MANIFEST = json.dumps({"format": "x", "collections": {"characters": {"count": 5}}})
 
@@ -56,6 +58,11 @@ CASES: dict[str, Case] = {
     "destination url without scheme": Case(VERIFY, target(destination="storage:8000")),
     "timeout not a number": Case(VERIFY, target().replace("connect = 2", 'connect = "fast"')),
     "timeout zero": Case(VERIFY, target().replace("read = 2", "read = 0")),
+    "timeout nan": Case(LATENCY, target().replace("connect = 2", "connect = nan")),
+    "timeout inf": Case(LATENCY, target().replace("read = 2", "read = inf")),
+    "data read timeout nan": Case(
+        DEST_REFS, target(destination=CLOSED).replace("read_timeout = 2", "read_timeout = nan")
+    ),
     "data read timeout negative": Case(
         VERIFY, target(destination=CLOSED).replace("read_timeout = 2", "read_timeout = -1")
     ),
@@ -67,6 +74,15 @@ CASES: dict[str, Case] = {
     "compare section typo": Case(VERIFY, target("[targets.t.compare]\nsegment_sise = 10\n")),
     "thresholds wrong type": Case(VERIFY, target("[targets.t.thresholds]\np95_ms = 'fast'\n")),
     "gate profile unknown": Case(VERIFY, target("[targets.t.gate]\nprofile = 'medium'\n")),
+    "gate report_only names no phase": Case(GATE_PLAN, target("[targets.t.gate]\nreport_only = ['smok']\n")),
+    "gate skip names no check": Case(GATE_PLAN, target("[targets.t.gate]\nskip = ['data.nope']\n")),
+    "gate budget of no phase": Case(GATE_PLAN, target("[targets.t.gate]\nbudgets = {dta = 10}\n")),
+    "gate --reports is a file": Case(
+        ("gate", "--target", "t", "--reports", "f.txt"), target(), files=(("f.txt", "x"),)
+    ),
+    "gate --reports under a file": Case(
+        ("gate", "--target", "t", "--reports", "f.txt/sub"), target(), files=(("f.txt", "x"),)
+    ),
     "unknown --target": Case(("data", "verify", "--target", "nosuch"), target()),
     "HARNESS_CONFIG names no file": Case(VERIFY, None, env=(("HARNESS_CONFIG", "/nonexistent/harness.toml"),)),
     "target without a source": Case(VERIFY, target(destination=CLOSED)),
@@ -116,10 +132,23 @@ CASES: dict[str, Case] = {
     "zero users": Case(("load", "run", "--target", "t", "--users", "0"), target()),
     "run time not a duration": Case(("load", "run", "--target", "t", "--run-time", "soon"), target()),
     "negative spawn rate": Case(("load", "run", "--target", "t", "--spawn-rate", "-1"), target()),
+    "run time zero": Case(("load", "run", "--target", "t", "--run-time", "0s"), target()),
+    "compare run time zero": Case(("load", "compare", "--target", "t", "--run-time", "0s"), target()),
+    "rule window not a duration": Case(("load", "run", "--target", "t", "--rule-window", "xyz"), target()),
+    "rule for not a duration": Case(("load", "run", "--target", "t", "--rule-for", "xyz"), target()),
+    "rule window zero": Case(("load", "compare", "--target", "t", "--rule-window", "0"), target()),
+    "rule for under the sampling interval": Case(("load", "run", "--target", "t", "--rule-for", "500ms"), target()),
+    "rule window of one sample": Case(("load", "run", "--target", "t", "--rule-window", "1s"), target()),
+    "zero processes": Case(("load", "run", "--target", "t", "--processes", "0"), target()),
+    "negative processes": Case(("load", "run", "--target", "t", "--processes", "-1"), target()),
+    "latency window zero": Case((*LATENCY, "--window", "0s"), target()),
     # --- URLs and services
     "pg dsn that is not a DSN": Case(("up", "--pg-dsn", "not a dsn at all")),
     "pg dsn to a closed port": Case(("up", "--pg-dsn", "postgresql://u:pw@127.0.0.1:9/db")),
     "destination closed port": Case(DEST_REFS, target(destination=CLOSED)),
+    "differential backends closed": Case(
+        ("differential", "run", "--target", "t"), target(f'[targets.t.backends.legacy]\nurl = "{CLOSED}"\n')
+    ),
     "destination accepts and never answers": Case(DEST_REFS, target(destination="{blackhole}")),
     "destination that is not HTTP": Case(DEST_REFS, target(destination="{garbage}")),
     "destination that answers HTML": Case(DEST_REFS, target(destination="{html}")),

@@ -62,6 +62,7 @@ def test_absent_sections_are_the_defaults() -> None:
         ("[targets.t.load_compare]\nalpha = 1.5", "targets.t.load_compare.alpha: must be between 0 and"),
         ("[targets.t.load_compare]\nrounds = 0", "targets.t.load_compare.rounds: must be at least 1"),
         ('[targets.t.load_compare]\nrun_time = "soon"', "targets.t.load_compare.run_time: 'soon' is not a duration"),
+        ('[targets.t.load_compare]\nrun_time = "0s"', "targets.t.load_compare.run_time: must be above zero"),
         ("[targets.t.thresholds]\nrules = 5", "targets.t.thresholds.rules: must be a string, got int 5"),
         (
             "[targets.t.thresholds]\np95ms = 300",
@@ -123,3 +124,5 @@ def test_options_are_checked_by_the_same_rules() -> None:
         compare_settings(section, alpha=2)
     with pytest.raises(ConfigError, match=r"^--run-time: 'x' is not a duration"):
         compare_settings(section, run_time="x")
+    with pytest.raises(ConfigError, match=r"^--run-time: must be above zero, got '0s'"):
+        compare_settings(section, run_time="0s")

@@ -90,6 +90,8 @@ TARGET = '[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = 
         "[targets.t.load_compare]\nrounds = 0",
         "[targets.t.differential]\nnoise = [1]",
         '[targets.t.gate]\nphases = ["smok"]',
+        '[targets.t.gate]\nreport_only = ["smok"]',
+        "[targets.t.gate]\nbudgets = { dta = 10 }",
         '[targets.t.compare]\nignroe = ["x"]',
         '[targets.t.compare.collections.characters]\nkey_type = "uuid4"',
         '[targets.t.timeouts]\nread = "10"',
