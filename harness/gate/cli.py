@@ -139,6 +139,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     resolved = resolve_run(target=options.target)
     resolved.refuse_faults(options.faults)
     named = resolved.named
+    if options.characters is not None and named is not None:  # ignored, a run would look seeded as asked
+        raise ConfigError(
+            f"--characters applies to the embedded default only; target {named.name!r} is tested with its own data"
+        )
     profile = PROFILES[options.profile or (named.gate.profile if named else None) or "quick"]
     if options.plan_only:
         target = named or _placeholder_local()

@@ -168,6 +168,17 @@ def test_a_fault_on_a_named_target_is_refused(tmp_path: Path) -> None:
     assert run.returncode == 2 and "embedded default only" in run.stderr
 
 
+def test_characters_on_a_named_target_is_refused(tmp_path: Path) -> None:
+    config = _targets_file(tmp_path / "harness.toml", None, "staging")
+    run = run_gate(
+        tmp_path, "--target", "prod", "--characters", "5", "--plan", env=gate_env(HARNESS_CONFIG=str(config))
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert (
+        len(run.stderr.strip().splitlines()) == 1 and "--characters applies to the embedded default only" in run.stderr
+    )
+
+
 def test_an_unreachable_target_is_inconclusive_quickly(tmp_path: Path) -> None:
     config = _targets_file(tmp_path / "harness.toml", None, "staging")
     run = run_gate(tmp_path, "--target", "prod", env=gate_env(HARNESS_CONFIG=str(config)), timeout=120)
