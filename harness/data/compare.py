@@ -99,12 +99,14 @@ def fewer_gc_passes() -> Iterator[None]:
         gc.unfreeze()
 
 
+def ranges_between(cuts: Sequence[str], start: str | None = None, end: str | None = None) -> list[Bound]:
+    """[start, end) cut at ``cuts`` (in order, inside it): the ranges from each cut to the next."""
+    return list(zip([start, *cuts], [*cuts, end], strict=True))
+
+
 def segment_bounds(parts: int) -> list[Bound]:
     """``parts`` key ranges covering every string: cut at evenly spaced UUIDs (random ids spread evenly)."""
-    cuts = [str(uuid.UUID(int=(i << 128) // parts)) for i in range(1, parts)]
-    starts: list[str | None] = [None, *cuts]
-    ends: list[str | None] = [*cuts, None]
-    return list(zip(starts, ends, strict=True))
+    return ranges_between([str(uuid.UUID(int=(i << 128) // parts)) for i in range(1, parts)])
 
 
 def even_ranges(
@@ -116,8 +118,7 @@ def even_ranges(
     parts = max(1, math.ceil(total / settings.segment_size))
     if settings.collection(collection).key_type == "uuid" or cut_points is None or parts == 1:
         return segment_bounds(parts)
-    cuts = sorted(set(cut_points(collection, None, None, parts)))
-    return list(zip([None, *cuts], [*cuts, None], strict=True))
+    return ranges_between(sorted(set(cut_points(collection, None, None, parts))))
 
 
 def split_bounds(start: str | None, end: str | None, parts: int) -> list[Bound]:
@@ -125,10 +126,7 @@ def split_bounds(start: str | None, end: str | None, parts: int) -> list[Bound]:
     low = uuid.UUID(start).int if start else 0
     high = uuid.UUID(end).int if end else 1 << 128
     cuts = sorted({low + (high - low) * i // parts for i in range(1, parts)} - {low, high})
-    texts = [str(uuid.UUID(int=c)) for c in cuts]
-    starts: list[str | None] = [start, *texts]
-    ends: list[str | None] = [*texts, end]
-    return list(zip(starts, ends, strict=True))
+    return ranges_between([str(uuid.UUID(int=c)) for c in cuts], start, end)
 
 
 def field_path(deepdiff_path: str) -> str:
@@ -352,9 +350,8 @@ class Comparison:
         if cut_points is None:
             raise HarnessError("--partitions needs a PostgreSQL source (its keys cut the partitions)")
         cuts = sorted(set(cut_points(collection, None, None, parts)))
-        starts: list[str | None] = [None, *cuts]
-        ends: list[str | None] = [*cuts, None]
-        return (starts[index], ends[index]) if index < len(starts) else None
+        ranges = ranges_between(cuts)
+        return ranges[index] if index < len(ranges) else None
 
     def _collection(self, collection: str, result: CollectionResult, use_checksums: bool) -> None:
         sample = self.options.sample
@@ -530,9 +527,7 @@ class Comparison:
         if cut_points is None:
             return [(start, end)]
         cuts = [c for c in cut_points(collection, start, end, factor) if (start is None or c > start)]
-        starts: list[str | None] = [start, *cuts]
-        ends: list[str | None] = [*cuts, end]
-        return list(zip(starts, ends, strict=True))
+        return ranges_between(cuts, start, end)
 
     def _summaries(self, collection: str, start: str | None, end: str | None) -> tuple[Summary, Summary]:
         """Both sides' summaries of [start, end), computed at the same time (each where its data is): the source's

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .report import CollectionResult, CompareReport, Difference, FieldDiff, read_json_object
+from .report import (
+    CollectionResult,
+    CompareReport,
+    Difference,
+    FieldDiff,
+    is_integer,
+    is_key_bound,
+    read_json_object,
+)
 
 SUMMED = (
     "source_count",
@@ -43,24 +51,16 @@ def read_report(path: Path) -> dict[str, Any]:
     return data
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_bound(value: Any) -> bool:
-    return value is None or isinstance(value, str)
-
-
 def _structure_problem(data: dict[str, Any]) -> str | None:
     """What is wrong with a partition report's structure (the first thing found), or None."""
     part = data["partition"]
-    if not _is_int(part.get("of")) or part["of"] < 1:
+    if not is_integer(part.get("of")) or part["of"] < 1:
         return "partition.of must be the number of partitions (an integer, 1 or more)"
-    if not _is_int(part.get("index")) or not 0 <= part["index"] < part["of"]:
+    if not is_integer(part.get("index")) or not 0 <= part["index"] < part["of"]:
         return f"partition.index must be an integer in 0..{part['of'] - 1} (is {part.get('index')!r})"
     bounds = part.get("bounds", {})
     if not isinstance(bounds, dict) or not all(
-        b is None or (isinstance(b, list) and len(b) == 2 and all(map(_is_bound, b))) for b in bounds.values()
+        b is None or (isinstance(b, list) and len(b) == 2 and all(map(is_key_bound, b))) for b in bounds.values()
     ):
         return "partition.bounds must map each collection to [start, end] (strings or null) or null"
     collections = data.get("collections")
@@ -75,7 +75,7 @@ def _structure_problem(data: dict[str, Any]) -> str | None:
             return f"collection {name} is listed twice"
         seen.add(name)
         for counter in SUMMED:
-            if counter not in c or not (c[counter] is None or _is_int(c[counter])):
+            if counter not in c or not (c[counter] is None or is_integer(c[counter])):
                 return f"collections[{i}] ({name}): {counter} must be an integer or null"
         if not isinstance(c.get("sampled"), bool) or not (
             c.get("incomplete") is None or isinstance(c["incomplete"], str)
@@ -101,7 +101,7 @@ def _structure_problem(data: dict[str, Any]) -> str | None:
             )
         ):
             return f"differences[{i}] must name a listed collection, a key, a kind ({', '.join(KINDS)}) and fields"
-    if not _is_int(data.get("unlisted_differences")):
+    if not is_integer(data.get("unlisted_differences")):
         return "unlisted_differences must be an integer"
     if not isinstance(data.get("elapsed_s"), int | float) or isinstance(data["elapsed_s"], bool):
         return "elapsed_s must be a number"

@@ -383,6 +383,7 @@ class SourceReader:
         that the keys rise across pages."""
         m = self._mapping(collection)
         last: str | None = None
+        versioned = m.version is not None
 
         def in_order(record_key: str | None) -> str:
             nonlocal last
@@ -402,7 +403,7 @@ class SourceReader:
                 value = row.pop(m.key)
                 record_key = in_order(None if value is None else str(value))
                 version = row.pop(m.version, None) if m.version is not None else None
-                page.append((record_key, identified(row, record_key, version, m.version is not None)))
+                page.append((record_key, identified(row, record_key, version, versioned)))
             return page
 
         def finish_documents(rows: list[tuple[Any, ...]]) -> list[RawRecord]:
@@ -419,7 +420,6 @@ class SourceReader:
                         " a JSON object"
                     )
                 # the decoded document is this record's own: completed in place rather than copied
-                versioned = m.version is not None
                 page.append((record_key, identified(document, record_key, row[2] if versioned else None, versioned)))
             return page
 
@@ -689,9 +689,9 @@ class DestinationReader:
     def pages(
         self, collection: str, start: str | None = None, end: str | None = None, expected: int | None = None
     ) -> Iterator[list[RawRecord]]:
+        versioned = self._versioned_ids(collection)
         for items in self.items(collection, start, end, expected):
             page: list[RawRecord] = []
-            versioned = self._versioned_ids(collection)
             for item in items:
                 # decoded for this page alone: completed in place, not copied
                 page.append((item["id"], identified(item["document"], item["id"], item["version"], versioned)))

@@ -32,6 +32,16 @@ def read_json_object(path: Path, what: str, missing_hint: str) -> dict[str, Any]
     return data
 
 
+def is_integer(value: Any) -> bool:
+    """An integer of a report or snapshot read back (JSON's true and false are ints to Python: not these)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_key_bound(value: Any) -> bool:
+    """A key range's bound as reports and snapshots write it: a key, or null for an open end."""
+    return value is None or isinstance(value, str)
+
+
 # A data verdict as the one verdict type: a cut-short or unreadable run could not decide.
 OUTCOMES = {EQUAL: Outcome.PASS, CLEAN: Outcome.PASS, DIFFERENT: Outcome.FAIL, INCOMPLETE: Outcome.INCONCLUSIVE}
 MAX_FINDINGS = 50

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from ..errors import ConfigError, HarnessError
 from .compare import even_ranges
 from .readers import Reader, Summary
-from .report import EQUAL, ProblemReport, read_json_object
+from .report import EQUAL, ProblemReport, is_integer, is_key_bound, read_json_object
 from .settings import CompareSettings
 
 FORMAT = "harness-data-snapshot/1"
@@ -173,9 +173,9 @@ def _range_problem(part: Any) -> str | None:
     if not isinstance(part, dict):
         return "must be an object"
     for bound in ("start", "end"):
-        if bound not in part or not (part[bound] is None or isinstance(part[bound], str)):
+        if bound not in part or not is_key_bound(part[bound]):
             return f"{bound} must be a key or null"
-    if not isinstance(part.get("count"), int) or isinstance(part["count"], bool):
+    if not is_integer(part.get("count")):
         return "count must be an integer"
     if "versioned" not in part or not (part["versioned"] is None or isinstance(part["versioned"], str)):
         return "versioned must be a checksum or null"
