@@ -51,12 +51,17 @@ def redact_file(path: Path) -> None:
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return
-    if path.suffix == ".json":
-        try:
-            masked = json.dumps(redact_json(json.loads(text)), ensure_ascii=False)
-        except ValueError:
-            masked = redact(text)
-    else:
-        masked = redact(text)
+    masked = _masked_json(text) if path.suffix == ".json" else redact(text)
     if masked != text:
         path.write_text(masked, encoding="utf-8")
+
+
+def _masked_json(text: str) -> str:
+    """A JSON file's text with its strings redacted; unchanged where no secret was masked (the file stays as its
+    writer wrote it); masked as text if it is not JSON after all."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return redact(text)
+    clean = redact_json(data)
+    return text if clean == data else json.dumps(clean, ensure_ascii=False)

@@ -180,7 +180,6 @@ RUNBOOK: tuple[PlannedCheck, ...] = (
 assert {c.phase for c in RUNBOOK} == set(GATE_PHASES)
 
 
-# Suite folder of each suite check.
 def check_names() -> list[str]:
     """Every name a run can select, skip, budget or make report-only: the phases and their checks."""
     return sorted(set(GATE_PHASES) | {c.check for c in RUNBOOK})
@@ -189,16 +188,18 @@ def check_names() -> list[str]:
 def unknown_name(value: str) -> str | None:
     """Why ``value`` names no phase or check (with a hint), or None: what ``--only``/``--skip`` and the targets
     file's ``[targets.X.gate]`` names are checked by."""
-    if value in GATE_PHASES or any(c.check == value for c in RUNBOOK):
+    names = check_names()
+    if value in names:
         return None
     from ..errors import did_you_mean
 
     return (
-        f"not a phase or check{did_you_mean(value, check_names())} "
+        f"not a phase or check{did_you_mean(value, names)} "
         f"(phases: {', '.join(GATE_PHASES)}; `harness gate --plan` lists the checks)"
     )
 
 
+# Suite folder of each suite check.
 SUITES = {
     "preflight.security": "security",
     "endpoints.api": "api",

@@ -45,12 +45,14 @@ def reachable(ctx: GateContext) -> CheckResult:
     target, started = ctx.target, time.monotonic()
     down: list[Finding] = []
     up: list[str] = []
+    missed: list[str] = []  # the parts that did not answer (``parts_needed`` names the checks they stop)
 
     def answer(part: str, url: str, ok: tuple[int, ...] = (200,)) -> None:
         status, text, _ = _get(client, url)
         if status in ok:
             up.append(part)
         else:
+            missed.append(part)
             down.append(Finding(f"{part} {url}", text[:200] if status is None else f"HTTP {status}"))
 
     with _client(ctx) as client:
@@ -67,6 +69,7 @@ def reachable(ctx: GateContext) -> CheckResult:
                 conn.execute("SELECT 1")
             up.append("source database")
         except psycopg.Error as exc:
+            missed.append("source database")
             down.append(Finding("source database", redact(str(exc).strip().splitlines()[0] if str(exc) else "error")))
     elapsed = time.monotonic() - started
     if down:
@@ -74,7 +77,7 @@ def reachable(ctx: GateContext) -> CheckResult:
             "preflight.reachable",
             "unreachable: " + "; ".join(f.describe() for f in down),
             findings=tuple(down),
-            evidence={"answered": up},
+            evidence={"answered": up, "unanswered": missed},
             elapsed_s=elapsed,
         )
     return passed("preflight.reachable", "answered: " + ", ".join(up), figure=f"{len(up)} parts", elapsed_s=elapsed)

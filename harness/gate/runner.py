@@ -147,9 +147,7 @@ def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: Gate
         result = _over_budget(runner(), e)
         _record(run, progress, result, e)
         if e.planned.check == "preflight.reachable" and result.outcome is not Outcome.PASS:
-            answered = set(result.evidence.get("answered", ()))
-            # a finding names the part and where it was asked: "storage backend http://...", "source database"
-            unreached = [p for f in result.findings if (p := f.what.split(" http", 1)[0]) not in answered]
+            unreached = list(result.evidence.get("unanswered", ()))
     # the suites after the phase's own checks (preflight: the parts answer before access control is probed)
     suite_entries = []
     for e in todo:
