@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import tomllib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +17,8 @@ from harness.data.readers import DestinationReader, SourceReader
 from harness.data.report import CompareReport, Difference
 from harness.data.settings import CompareSettings, parse_compare_settings
 from harness.embedded import StackInfo
+from harness.embedded.postgres import ExternalPostgres
+from harness.embedded.processes import ServiceProcess
 
 # The reference's legacy tables declared in the table form (rows and child tables, renamed column by column):
 # the same data as the default (query) mapping, read another way.
@@ -130,3 +135,34 @@ def source_sql(info: StackInfo, statement: str, params: tuple[Any, ...] = ()) ->
 def hour_later(text: str) -> str:
     value = dt.datetime.fromisoformat(text) + dt.timedelta(hours=1)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+@contextlib.contextmanager
+def foreign_deployment(machine_pg_dsn: str, tmp_path: Path, name: str, ddl: str) -> Iterator[tuple[str, str]]:
+    """A deployment unlike the reference's: a legacy database on the machine's PostgreSQL made by ``ddl`` and a
+    reference Storage Service on a database of its own. Yields (legacy DSN, Storage Service URL); both
+    databases and the service are removed at the end."""
+    postgres = ExternalPostgres(machine_pg_dsn)
+    storage: ServiceProcess | None = None
+    try:
+        legacy_dsn = postgres.create_database(f"{name}legacy")
+        storage_dsn = postgres.create_database(f"{name}storage")
+        with psycopg.connect(legacy_dsn, autocommit=True) as conn:
+            conn.execute(ddl)
+        storage = ServiceProcess("storage-service", "storage", {"DATABASE_URL": storage_dsn}, tmp_path)
+        storage.start()
+        storage.wait_healthy()
+        yield legacy_dsn, storage.url
+    finally:
+        if storage is not None:
+            storage.stop()
+        postgres.close()
+
+
+def deployment_targets(path: Path, target: str, legacy_dsn: str, storage_url: str, database: str, extra: str) -> Path:
+    """A targets file naming such a deployment as ``target`` (staging), ``extra`` (its mapping) appended."""
+    path.write_text(
+        f'[targets.{target}]\nenvironment = "staging"\n[targets.{target}.source]\ndsn = "{legacy_dsn}"\n'
+        f'[targets.{target}.destination]\nurl = "{storage_url}"\ndatabase = "{database}"\n{extra}'
+    )
+    return path

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from data_helpers import deployment_targets, foreign_deployment
 
 from harness.config import load_config, resolve_target
 from harness.data.cli import open_sides
@@ -27,8 +28,6 @@ from harness.data.compare import CompareOptions, compare
 from harness.data.refs import check_refs
 from harness.data.report import CompareReport, ProblemReport
 from harness.data.verify import verify
-from harness.embedded.postgres import ExternalPostgres
-from harness.embedded.processes import ServiceProcess
 
 pytestmark = pytest.mark.slow
 GUILDS, HEROES = 30, 60
@@ -166,16 +165,11 @@ def _migrate(dsn: str, storage_url: str) -> None:
 
 @pytest.fixture
 def deployment(machine_pg_dsn: str, tmp_path: Path) -> Iterator[Deployment]:
-    postgres = ExternalPostgres(machine_pg_dsn)
-    storage: ServiceProcess | None = None
-    try:
-        legacy_dsn = postgres.create_database("gamelegacy")
-        storage_dsn = postgres.create_database("gamestorage")
+    with foreign_deployment(machine_pg_dsn, tmp_path, "game", LEGACY_DDL) as (legacy_dsn, storage_url):
         rng = random.Random(5)
         base = dt.datetime(2021, 3, 1, 12, 0, 0)
         heroes: list[str] = []
         with psycopg.connect(legacy_dsn, autocommit=True) as conn:
-            conn.execute(LEGACY_DDL)
             for no in range(1, GUILDS + 1):
                 founded = base + dt.timedelta(days=no, microseconds=no * 1234)
                 conn.execute("INSERT INTO guilds VALUES (%s, %s, %s)", (no, f"Guild of {no}", founded))
@@ -193,20 +187,9 @@ def deployment(machine_pg_dsn: str, tmp_path: Path) -> Iterator[Deployment]:
                     conn.execute(
                         "INSERT INTO hero_skills VALUES (%s, %s, %s, %s)", (code, slot, f"skill {slot}", slot + i)
                     )
-        storage = ServiceProcess("storage-service", "storage", {"DATABASE_URL": storage_dsn}, tmp_path)
-        storage.start()
-        storage.wait_healthy()
-        _migrate(legacy_dsn, storage.url)
-        config = tmp_path / "harness.toml"
-        config.write_text(
-            f'[targets.game]\nenvironment = "staging"\n[targets.game.source]\ndsn = "{legacy_dsn}"\n'
-            f'[targets.game.destination]\nurl = "{storage.url}"\ndatabase = "{DATABASE}"\n{MAPPING}'
-        )
-        yield Deployment(legacy_dsn, storage.url, config, heroes)
-    finally:
-        if storage is not None:
-            storage.stop()
-        postgres.close()
+        _migrate(legacy_dsn, storage_url)
+        config = deployment_targets(tmp_path / "harness.toml", "game", legacy_dsn, storage_url, DATABASE, MAPPING)
+        yield Deployment(legacy_dsn, storage_url, config, heroes)
 
 
 def _by_collection(report: CompareReport) -> dict[str, Any]:

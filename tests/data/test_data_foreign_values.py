@@ -22,13 +22,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from data_helpers import deployment_targets, foreign_deployment
 
 from harness.config import load_config, resolve_target
 from harness.data.cli import open_sides
 from harness.data.compare import CompareOptions, compare
 from harness.data.report import CompareReport
-from harness.embedded.postgres import ExternalPostgres
-from harness.embedded.processes import ServiceProcess
 
 pytestmark = pytest.mark.slow
 QUESTS = 400
@@ -133,27 +132,10 @@ def _export(dsn: str, storage_url: str) -> None:
 
 @pytest.fixture
 def deployment(machine_pg_dsn: str, tmp_path: Path) -> Iterator[Deployment]:
-    postgres = ExternalPostgres(machine_pg_dsn)
-    storage: ServiceProcess | None = None
-    try:
-        legacy_dsn = postgres.create_database("questlegacy")
-        storage_dsn = postgres.create_database("queststorage")
-        with psycopg.connect(legacy_dsn, autocommit=True) as conn:
-            conn.execute(LEGACY_DDL)
-        storage = ServiceProcess("storage-service", "storage", {"DATABASE_URL": storage_dsn}, tmp_path)
-        storage.start()
-        storage.wait_healthy()
-        _export(legacy_dsn, storage.url)
-        config = tmp_path / "harness.toml"
-        config.write_text(
-            f'[targets.quests]\nenvironment = "staging"\n[targets.quests.source]\ndsn = "{legacy_dsn}"\n'
-            f'[targets.quests.destination]\nurl = "{storage.url}"\ndatabase = "{DATABASE}"\n{MAPPING}'
-        )
-        yield Deployment(legacy_dsn, storage.url, config)
-    finally:
-        if storage is not None:
-            storage.stop()
-        postgres.close()
+    with foreign_deployment(machine_pg_dsn, tmp_path, "quest", LEGACY_DDL) as (legacy_dsn, storage_url):
+        _export(legacy_dsn, storage_url)
+        config = deployment_targets(tmp_path / "harness.toml", "quests", legacy_dsn, storage_url, DATABASE, MAPPING)
+        yield Deployment(legacy_dsn, storage_url, config)
 
 
 def _changed(report: CompareReport) -> dict[tuple[str, str], set[str]]:

@@ -169,14 +169,7 @@ dsn = "{down}"
 [targets.down.destination]
 url = "{info["storage_service_url"]}"
 token = "${{READ_TOKEN}}"
-[targets.downsrc]
-environment = "dev"
-[targets.downsrc.source]
-dsn = "{down}"
-[targets.downsrc.destination]
-url = "{info["storage_service_url"]}"
-token = "${{READ_TOKEN}}"
-{backends.format(name="downsrc")}
+{backends.format(name="down")}
 """
     path.write_text(text)
 
@@ -275,7 +268,7 @@ def surfaces(
                 "-k",
                 "postgres_role",
                 "--target",
-                "downsrc",
+                "down",
                 "--alluredir",
                 str(allure / "down"),
             ),
