@@ -13,6 +13,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 from types import FrameType
+from typing import NoReturn
 
 from .errors import HarnessError
 from .redaction import redact
@@ -100,8 +101,16 @@ def _watch_pid(pid: int, stop: threading.Event) -> None:
             pass
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Bad options get one line that says what to fix, as every other bad input does (argparse's own error
+    prints the whole usage first, which hides the line that matters)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"harness: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="harness",
         description="Validation and load-test harness for the Character Service's move to the Storage Service.",
     )

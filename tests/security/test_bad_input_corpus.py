@@ -142,6 +142,13 @@ CASES: dict[str, Case] = {
     "zero processes": Case(("load", "run", "--target", "t", "--processes", "0"), target()),
     "negative processes": Case(("load", "run", "--target", "t", "--processes", "-1"), target()),
     "latency window zero": Case((*LATENCY, "--window", "0s"), target()),
+    # --- options argparse itself refuses: one line too, not the whole usage before it
+    "no command": Case(()),
+    "unknown command": Case(("nosuch",)),
+    "unknown option": Case(("data", "compare", "--bogus")),
+    "option of the wrong type": Case(("data", "compare", "--jobs", "x")),
+    "option without its value": Case(("load", "run", "--users")),
+    "choice not offered": Case(("gate", "--profile", "nope")),
     # --- URLs and services
     "pg dsn that is not a DSN": Case(("up", "--pg-dsn", "not a dsn at all")),
     "pg dsn to a closed port": Case(("up", "--pg-dsn", "postgresql://u:pw@127.0.0.1:9/db")),
@@ -239,3 +246,4 @@ def test_bad_input_is_one_line_and_exit_2(name: str, servers: dict[str, str], tm
     assert result.returncode == 2, f"exit {result.returncode}: {result.stderr[-1500:]}{result.stdout[-500:]}"
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert "error" in lines[0], lines[0]
+    assert not lines[0].startswith("usage:"), lines[0]
