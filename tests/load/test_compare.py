@@ -4,6 +4,7 @@ equal backends (passes) and a storage backend made ~30% slower (flagged)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +48,23 @@ def test_comparison_flags_30_percent_slower_and_passes_equal() -> None:
     assert "significantly above legacy's x 1.10" in flagged.reasons[0]
     errors = compare_runs(_verdict(base), _verdict(base, failures=20), settings)
     assert errors.status == "fail" and "error ratio" in errors.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"max_slowdown": float("nan")}, "--max-slowdown: must be a finite number, not negative, got nan"),
+        ({"alpha": float("nan")}, "--alpha: must be between 0 and 1"),
+    ],
+)
+def test_a_nan_compare_option_is_refused(option: dict[str, float], message: str) -> None:
+    """legacy x (1 + nan) is no latency: the test compared storage with nothing (and a nan error increase is
+    never exceeded)."""
+    from harness.errors import ConfigError
+    from harness.load.compare import compare_settings
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        compare_settings(None, **option)
 
 
 @pytest.fixture(scope="module")
