@@ -50,6 +50,13 @@ def test_comparison_flags_30_percent_slower_and_passes_equal() -> None:
     assert errors.status == "fail" and "error ratio" in errors.reasons[0]
 
 
+def test_a_legacy_faster_than_a_millisecond_is_compared_not_divided_by() -> None:
+    """Locust rounds response times to whole milliseconds: a legacy backend answering in under 0.5 ms has a mean
+    of 0, and the slower storage's reason divided by it (ZeroDivisionError: exit 70 instead of a verdict)."""
+    flagged = compare_runs(_verdict({0: 300}), _verdict({4: 300}), CompareSettings(max_slowdown=0.10))
+    assert flagged.status == "fail" and "mean 4.0 ms vs 0.0 ms" in flagged.reasons[0]
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [
