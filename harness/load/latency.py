@@ -247,16 +247,47 @@ class PrometheusClient:
             raise TargetUnreachable(
                 f"Prometheus at {where} answered {response.status_code} without JSON; check prometheus.url"
             ) from None
+        if not isinstance(body, dict):
+            raise self._not_prometheus()
         if body.get("status") != "success":
             raise HarnessError(f"Prometheus rejected the query {params.get('query')!r}: {body.get('error', body)}")
-        return body["data"]
+        return body.get("data")
+
+    def _not_prometheus(self) -> TargetUnreachable:
+        return TargetUnreachable(
+            f"Prometheus at {redact(self.url)} answered JSON that is not a result of its query API; "
+            "check prometheus.url"
+        )
+
+    def _result(self, data: Any, sample: str) -> list[dict[str, Any]]:
+        """The result's series, each with its ``metric`` labels and ``value`` [t, "v"] (or ``values`` of them)."""
+
+        def point(p: Any) -> bool:
+            if not (isinstance(p, list) and len(p) == 2 and isinstance(p[1], str)):
+                return False
+            try:
+                float(p[0]), float(p[1])
+            except (TypeError, ValueError):
+                return False
+            return True
+
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, list):
+            raise self._not_prometheus()
+        for r in result:
+            ok = isinstance(r, dict) and isinstance(r.get("metric"), dict)
+            value = r.get(sample) if ok else None
+            ok = ok and (point(value) if sample == "value" else isinstance(value, list) and all(map(point, value)))
+            if not ok:
+                raise self._not_prometheus()
+        return result
 
     def query(self, expr: str, at: float) -> list[dict[str, Any]]:
-        return list(self._get("/api/v1/query", {"query": expr, "time": f"{at:.3f}"})["result"])
+        return self._result(self._get("/api/v1/query", {"query": expr, "time": f"{at:.3f}"}), "value")
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        return list(self._get("/api/v1/query_range", params)["result"])
+        return self._result(self._get("/api/v1/query_range", params), "values")
 
 
 def _labels(metric: dict[str, str]) -> Labels:
