@@ -35,7 +35,7 @@ MAX_QUERY_POINTS = 200  # bounds a range query: the step grows with the `for`
 @dataclass(frozen=True)
 class RuleCheck:
     threshold: RuleThreshold
-    outcome: str  # pass, breach, pending (breaching now, not yet for the whole `for`), no data
+    outcome: str  # pass, breach, pending (breaching now, not yet for the whole `for`: cannot judge), no data
     value: float | None
     series: str | None
     source: str  # "prometheus" or "/metrics of <backend>"
@@ -66,7 +66,8 @@ class LatencyReport:
     def status(self) -> str:
         if any(c.outcome == BREACH for c in self.checks):
             return BREACH
-        if not self.checks or any(c.outcome == NO_DATA for c in self.checks):
+        # pending: breaching now, not yet for the whole `for` (Prometheus fires it if that goes on): not a pass
+        if not self.checks or any(c.outcome in (NO_DATA, PENDING) for c in self.checks):
             return "invalid"
         return PASS
 
@@ -96,12 +97,13 @@ class LatencyReport:
             out.extend(f"    note: {n}" for n in c.notes)
         out.extend(f"not evaluated: {n.name}: {n.reason}" for n in self.not_evaluated)
         out.extend(f"note: {n}" for n in self.notes)
-        word = {PASS: "PASS", BREACH: "BREACH"}.get(self.status, "CANNOT JUDGE (no data)")
+        why = "pending" if any(c.outcome == PENDING for c in self.checks) else "no data"
+        word = {PASS: "PASS", BREACH: "BREACH"}.get(self.status, f"CANNOT JUDGE ({why})")
         out.append(f"verdict: {word} (exit {self.exit_code})")
         return out
 
     def to_check(self, check: str) -> CheckResult:
-        """As the one verdict type: a breach fails, no data (or no rule) cannot decide."""
+        """As the one verdict type: a breach fails, no data, a rule pending (or no rule) cannot decide."""
         outcome = {PASS: Outcome.PASS, BREACH: Outcome.FAIL}.get(self.status, Outcome.INCONCLUSIVE)
         findings = tuple(
             Finding(

@@ -186,3 +186,18 @@ def test_prometheus_source_breaches_on_the_latency_fault(
     assert _outcomes(report)["HighLatency"] == "breach"
     latency = next(c for c in report["checks"] if c["name"] == "HighLatency")  # type: ignore[attr-defined]
     assert latency["value"] >= 0.6
+
+
+def test_prometheus_source_cannot_judge_a_rule_breaching_for_less_than_its_for(
+    slow_stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    """A service slow for as long as Prometheus has known it (a backend deployed a few minutes ago), shorter than
+    the rule's `for`: HighLatency is pending, so production pages if it goes on. It was a PASS (exit 0; the gate
+    on production, where check-latency is the only performance check, said GO)."""
+    prom = prometheus(slow_stack.legacy_url)
+    with traffic(slow_stack.legacy_url, 12):
+        time.sleep(11)
+        code, report = _check(monkeypatch, tmp_path, _config(tmp_path, slow_stack.legacy_url, prom), "--source",
+                              "prometheus", "--window", "5s", "--for", "60s")  # fmt: skip
+    assert _outcomes(report)["HighLatency"] == "pending", report
+    assert code == EXIT_INVALID and report["status"] == "invalid", report
