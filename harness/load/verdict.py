@@ -5,8 +5,8 @@ Exit codes (locust's own 1 = "some request failed" and 2 = "a listener raised" k
     0  every threshold holds over a valid run
     3  a threshold was breached (an alert rule fired, or a run-level limit was exceeded)
     4  the run is invalid: the load generator's CPU was saturated, no requests were made, the run was shorter
-       than a rule's window + for and that rule did not fire (so it was not proven to hold) or a rule was breaching
-       (pending) when the run ended
+       than a rule's window + for and that rule did not fire (so it was not proven to hold), a rule was breaching
+       (pending) when the run ended, or no alert rule of the file could be evaluated
 """
 
 from __future__ import annotations
@@ -206,8 +206,15 @@ def build_verdict(
         status = INVALID
     elif any(r.outcome == BREACH for r in results):
         status = BREACH
-    elif short or pending or no_data:
+    elif short or pending or no_data or not states:
         status = INVALID
+        if not states:
+            # nothing of the rule file could be judged (every rule of a shape the harness cannot evaluate, or no
+            # rule at all): the run did not test the alert rules, whatever its run-level limits say
+            invalid.append(
+                f"no alert rule of {rules.path} could be evaluated"
+                + (f" (not evaluated: {', '.join(n.name for n in rules.not_evaluated)})" if rules.not_evaluated else "")
+            )
         if pending:
             invalid.append(
                 f"{', '.join(pending)} breaching (pending) when the run ended, not yet for its whole for: it fires"

@@ -1,6 +1,6 @@
 """Load runs that did not decide are never a pass: a rule still breaching (pending) when the run ended, because
-the latency only rose after a warm-up. Real locust against the reference, the warm-up fault made by a loopback
-proxy in front of it."""
+the latency only rose after a warm-up, and a rule file none of whose rules the harness can evaluate. Real locust
+against the reference, the warm-up fault made by a loopback proxy in front of it."""
 
 from __future__ import annotations
 
@@ -50,3 +50,28 @@ def test_latency_that_rises_after_a_warm_up_and_is_pending_at_the_end_is_not_a_p
     assert latency["detail"].startswith("breaching (pending) when the run ended on "), latency
     assert run.exit_code == EXIT_INVALID and verdict["status"] == "invalid", run.tail()
     assert any("HighLatency breaching (pending) when the run ended" in r for r in verdict["invalid_reasons"])
+
+
+@pytest.mark.slow
+def test_a_rule_file_with_no_rule_it_can_evaluate_is_invalid_not_a_pass(stack: StackInfo, tmp_path: Path) -> None:
+    """Every rule of the file has a shape the harness cannot judge (a quantile, a label it does not know): the run
+    tested no alert rule. It was a PASS, "0 thresholds hold"."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "groups:\n  - name: other\n    rules:\n"
+        "      - alert: SlowP95\n"
+        "        expr: histogram_quantile(0.95, rate(character_service_request_duration_seconds_bucket[5m])) > 0.5\n"
+        "        for: 1s\n"
+        "      - alert: ServerErrors\n"
+        '        expr: rate(character_service_errors_total{status="500"}[5m]) > 0.01\n'
+        "        for: 1s\n"
+    )
+    run = run_locust(
+        stack.storage_url, verdict_prefix=tmp_path / "verdict", run_time="4s", users=2, extra=["--rules", str(rules)]
+    )
+    verdict = run.verdict
+    assert verdict is not None, run.tail()
+    assert verdict["thresholds"] == [] and len(verdict["not_evaluated"]) == 2
+    assert run.exit_code == EXIT_INVALID and verdict["status"] == "invalid", run.tail()
+    reason = f"no alert rule of {rules} could be evaluated (not evaluated: SlowP95, ServerErrors)"
+    assert verdict["invalid_reasons"] == [reason]
