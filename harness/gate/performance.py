@@ -90,7 +90,8 @@ def load_run(ctx: GateContext, backend: str, *, during: threading.Thread | None 
         files.append(str(chart))
     result = check_from_verdict(check, run.verdict, tuple(files))
     if run.verdict is None:
-        result = result.with_(summary=f"the load run wrote no verdict (exit {run.exit_code}): {redact(run.tail(3))}")
+        why = run.error() or f"exit {run.exit_code}: {run.tail(3)}"
+        result = result.with_(summary=f"the load run wrote no verdict ({redact(why)})")
     return result.with_(elapsed_s=time.monotonic() - started)
 
 

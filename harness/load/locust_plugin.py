@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from typing import Any
 
@@ -149,9 +150,14 @@ def _on_init(environment: Environment, **_: Any) -> None:
         STATE.error = str(exc)
         log.error("harness: error: %s", exc)
         environment.process_exit_code = 2
-        if environment.runner is not None:
-            gevent.spawn_later(0, environment.runner.quit)
-        return
+        # stop now, before any load is sent: quitting the runner later let a headless run send load first, and a
+        # master with --processes waited for ever for its workers, which refuse the same options and quit. The
+        # workers it forked may not have connected yet (they retry for minutes, holding the output open): they
+        # have sent nothing, so they are stopped first
+        if isinstance(environment.runner, MasterRunner):
+            for child in psutil.Process().children():
+                child.kill()
+        sys.exit(2)
     if isinstance(environment.runner, WorkerRunner) or STATE.evaluator is None:
         return
     if environment.web_ui is not None:

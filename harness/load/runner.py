@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -36,6 +37,21 @@ class LocustRun:
 
     def tail(self, lines: int = 15) -> str:
         return "\n".join(self.output.strip().splitlines()[-lines:])
+
+    def error(self) -> str | None:
+        """The child's own one-line reason when it refused its options (exit 2, no verdict): the harness plugin's
+        ``harness: error: ...`` log line, else argparse's ``...: error: ...`` (a locust option); else None."""
+        if self.verdict is not None or self.exit_code != 2:
+            return None
+        lines = self.output.splitlines()
+        for line in lines:
+            if "harness: error: " in line:
+                return line.split("harness: error: ", 1)[1].strip()
+        for line in lines:
+            found = re.match(r"^\S+: error: (.+)$", line.strip())
+            if found:
+                return f"locust: {found.group(1)}"
+        return None
 
 
 def free_port() -> int:
@@ -139,6 +155,8 @@ def compare_backends(
                 f"round {round_} of {settings.rounds}",
             )
             if run.verdict is None:
-                raise ConfigError(f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}")
+                raise ConfigError(
+                    run.error() or f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}"
+                )
             verdicts[backend].append(run.verdict)
     return compare_runs(pool(verdicts["legacy"]), pool(verdicts["storage"]), settings)
