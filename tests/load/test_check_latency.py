@@ -201,3 +201,36 @@ def test_prometheus_source_cannot_judge_a_rule_breaching_for_less_than_its_for(
                               "prometheus", "--window", "5s", "--for", "60s")  # fmt: skip
     assert _outcomes(report)["HighLatency"] == "pending", report
     assert code == EXIT_INVALID and report["status"] == "invalid", report
+
+
+def test_the_gates_check_latency_beside_the_storage_run_judges_that_runs_traffic_on_prometheus(
+    stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    """The gate's check-latency runs beside the storage load run; with a Prometheus it queried at once, so it
+    judged the time before the run (here: a storage backend idle until then, so no series: INCONCLUSIVE on a
+    healthy service, and a gate that could never say GO). It waits for the load to fill each rule's window and
+    `for` first, as the /metrics source does."""
+    from harness.config.loader import load_config
+    from harness.gate import performance
+    from harness.gate.context import QUICK, GateContext, GateOptions
+    from harness.verdict import Outcome
+
+    prom = prometheus(stack.storage_url)
+    config = tmp_path / "harness.toml"
+    config.write_text(
+        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n'
+        f'[targets.t.prometheus]\nurl = "{prom}"\n'
+    )
+    monkeypatch.setenv("HARNESS_CONFIG", str(config))
+    monkeypatch.chdir(tmp_path)
+    target = load_config(config).targets["t"]
+    ctx = GateContext(GateOptions(), QUICK, target, False, config, "t", tmp_path / "out", tmp_path / "work")
+    probe = performance.LatencyProbe(ctx)
+    load = performance.load_run(ctx, "storage", during=probe)
+    assert load.outcome is Outcome.PASS, load
+    assert probe.result is not None
+    assert probe.result.outcome is Outcome.PASS, probe.result
+    assert {c["name"]: c["outcome"] for c in probe.result.evidence["checks"]} == {
+        "HighErrorRate": "pass",
+        "HighLatency": "pass",
+    }
