@@ -42,6 +42,7 @@ class _State:
     """Per-process plugin state (one locust Environment per process)."""
 
     target: Target | None = None
+    backend: str | None = None  # the target's backend the host is, as resolved at init
     config: ThresholdConfig | None = None
     rules: RuleSet | None = None
     evaluator: WindowEvaluator | None = None
@@ -69,11 +70,13 @@ def _add_options(parser: Any, **_: Any) -> None:
     def cli(*args: Any, **kwargs: Any) -> None:
         parser.add_argument(*args, include_in_web_ui=False, **kwargs)
 
-    ui("--target", default="", help="harness target (harness.toml); its backend URL is the host unless --host is set")
-    ui("--backend", default="storage", choices=list(BACKENDS), help="which backend of the target to load")
+    # target, backend and the rules' timing are resolved once, at init (the host, the evaluator): the web UI's
+    # start form does not offer them, since a value changed there was ignored while the verdict named it
+    cli("--target", default="", help="harness target (harness.toml); its backend URL is the host unless --host is set")
+    cli("--backend", default="storage", choices=list(BACKENDS), help="which backend of the target to load")
     cli("--rules", default=None, help="Prometheus alert rule file (default: the shipped contracts/alert-rules.yaml)")
-    ui("--rule-window", default=None, help="evaluate every rule over this range window instead of its own, e.g. 30s")
-    ui("--rule-for", default=None, help="use this `for` duration instead of each rule's own, e.g. 15s")
+    cli("--rule-window", default=None, help="evaluate every rule over this range window instead of its own, e.g. 30s")
+    cli("--rule-for", default=None, help="use this `for` duration instead of each rule's own, e.g. 15s")
     cli("--p95-ms", type=float, default=None, help="extra threshold: p95 over the run (ms)")
     cli("--p99-ms", type=float, default=None, help="extra threshold: p99 over the run (ms)")
     cli("--min-rps", type=float, default=None, help="extra threshold: achieved requests/s over the run")
@@ -108,6 +111,7 @@ def _configure(environment: Environment) -> None:
         if backend not in STATE.target.backends:
             raise HarnessError(f"target {STATE.target.name!r} has no {backend} backend; choose --backend")
         environment.host = STATE.target.backends[backend].url
+    STATE.backend = options.backend if STATE.target is not None else None
     if getattr(options, "target", "") == LOCAL and not environment.host:
         raise HarnessError(
             "target 'local' has no fixed URL: run `harness load run --target local` (it starts the embedded "
@@ -253,7 +257,7 @@ def _finish(environment: Environment) -> Verdict | None:
     options: Any = environment.parsed_options
     extra = {
         "target": STATE.target.name if STATE.target else (options.target or None),
-        "backend": options.backend if STATE.target else None,
+        "backend": STATE.backend,
         "host": environment.host,
         "locust": {"users": options.num_users, "load_shape": options.load_shape, "processes": options.processes},
     }
