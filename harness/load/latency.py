@@ -208,18 +208,56 @@ def check_metrics(
             before = {**dict.fromkeys(after, Counters()), **before}
             snaps = [Snapshot(0.0, before), Snapshot(t1 - t0, after)]
             moved = any(after[k].requests > before[k].requests for k in after)
-            values = instant_values(th, snaps, t1 - t0) if moved else {}  # no traffic: nothing to judge
+            reset = _reset(th, text0, text1, before, after)
+            # no traffic, or counters that restarted between the scrapes (what they counted before the restart
+            # is lost, so the increase is not the window's): nothing to judge
+            values = instant_values(th, snaps, t1 - t0) if moved and not reset else {}
             notes = [f"one window of {t1 - t0:.1f} s between two scrapes: the rule's for "
                      f"({format_duration(threshold.for_s)}) cannot be applied"]  # fmt: skip
             if threshold.note:
                 notes.append(threshold.note)
-            checks.append(_judge(threshold, values, f"/metrics of {backend}", notes))
+            why = f"the counters were reset between the two scrapes ({reset}): the window cannot be judged"
+            checks.append(_judge(threshold, values, f"/metrics of {backend}", notes, why if reset else None))
     return LatencyReport(tuple(checks), rules.not_evaluated)
 
 
-def _judge(threshold: RuleThreshold, values: dict[Labels, float], source: str, notes: Iterable[str]) -> RuleCheck:
+def _created(text: str, threshold: RuleThreshold) -> dict[tuple[str, Labels], float]:
+    """The ``_created`` timestamps (OpenMetrics; prometheus_client exports them) of the counters a rule reads."""
+    bases = {
+        m.removesuffix("_total").removesuffix("_sum").removesuffix("_count")
+        for m in (threshold.metrics[0], threshold.traffic_metric)
+    }
+    out: dict[tuple[str, Labels], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.endswith("_created") and sample.name.removesuffix("_created") in bases:
+                out[(sample.name, tuple(sorted(sample.labels.items())))] = float(sample.value)
+    return out
+
+
+def _reset(
+    threshold: RuleThreshold, text0: str, text1: str, before: dict[Labels, Counters], after: dict[Labels, Counters]
+) -> str | None:
+    """Why the counters a rule reads were reset between two scrapes (a counter went down, or a series was
+    created anew: the service restarted), or None."""
+    for key, b in before.items():
+        a = after.get(key)
+        if a is not None and (
+            a.requests < b.requests or a.failures < b.failures or a.duration_sum_s < b.duration_sum_s
+        ):
+            return f"a counter of {describe_labels(key)} went down"
+    created0, created1 = _created(text0, threshold), _created(text1, threshold)
+    for series, t in created1.items():
+        if series in created0 and created0[series] != t:
+            return f"{series[0]} of {describe_labels(series[1]) or 'all'} was created anew"
+    return None
+
+
+def _judge(
+    threshold: RuleThreshold, values: dict[Labels, float], source: str, notes: Iterable[str], why: str | None = None
+) -> RuleCheck:
     if not values:
-        return RuleCheck(threshold, NO_DATA, None, None, source, (*notes, "no requests in the window"))
+        return RuleCheck(threshold, NO_DATA, None, None, source, (*notes, why or "no requests in the window"))
     breaching = {k: v for k, v in values.items() if threshold.breaches(v)}
     pool = breaching or values
     worst = max(pool, key=lambda k: pool[k] if threshold.op in (">", ">=") else -pool[k])
