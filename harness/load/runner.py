@@ -4,9 +4,11 @@ and the tests. Every run is bounded: run time + stop timeout + a margin, then th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -119,14 +121,40 @@ def run_locust(
     json_path.unlink(missing_ok=True)
     cmd = locust_command(host, verdict_prefix=prefix, run_time=run_time, **kwargs)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # a process group of its own: an interrupt, an overrun or a worker left behind reaches every process locust
+    # started (with --processes, killing the master alone left its forked workers sending load)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env, check=False)
+        stdout, stderr = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
+        _stop_group(proc)
         raise HarnessError(
             f"locust did not finish within {limit:.0f} s; see its log by running: {' '.join(cmd)}"
         ) from None
+    except BaseException:  # Ctrl-C, SIGTERM: locust stops its users (they delete their records), then it ends
+        _stop_group(proc)
+        raise
+    _signal_group(proc, signal.SIGKILL)  # anything of the run still there (the master has exited)
     verdict = json.loads(json_path.read_text(encoding="utf-8")) if json_path.is_file() else None
-    return LocustRun(done.returncode, verdict, json_path, done.stderr + done.stdout)
+    return LocustRun(proc.returncode, verdict, json_path, stderr + stdout)
+
+
+def _signal_group(proc: subprocess.Popen[str], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to the run's process group (locust shuts down: its users stop and run their clean-up; SIGINT may be
+    ignored, in a child of a background job); SIGKILL after a grace."""
+    _signal_group(proc, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=STOP_TIMEOUT_S + 10)
+    _signal_group(proc, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=10)
 
 
 def compare_backends(

@@ -3,9 +3,11 @@ shape chosen by option."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -139,3 +141,40 @@ def test_a_bad_option_after_the_dashes_is_one_line_exit_2_and_sends_nothing(
     assert lines[1].startswith(message) and "Traceback" not in result.stderr, lines
     assert result.stdout == ""
     assert _api_requests(stack.storage_url) == before
+
+
+@pytest.mark.slow  # locust children
+def test_sigterm_to_load_run_stops_every_locust_process_and_the_load(stack: StackInfo, tmp_path: Path) -> None:
+    """SIGTERM (or Ctrl-C) to ``harness load run --processes 2``: the master was killed alone, and its two forked
+    workers, orphaned, went on sending load to the target. Locust runs in a process group of its own, which is
+    shut down (SIGTERM, SIGKILL after a grace): nothing of the run is left, no request arrives afterwards."""
+    import psutil  # type: ignore[import-untyped]
+
+    (tmp_path / "harness.toml").write_text(
+        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    before = _api_requests(stack.storage_url)
+    harness = subprocess.Popen(
+        [sys.executable, "-m", "harness", "load", "run", "--target", "t", "--run-time", "40s", "--users", "4",
+         "--processes", "2"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    started: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (_api_requests(stack.storage_url) - before < 50 or len(started) < 3):
+            time.sleep(0.5)
+            started = psutil.Process(harness.pid).children(recursive=True)
+        assert len(started) >= 3, started  # the master and its two workers, sending load
+        harness.send_signal(signal.SIGTERM)
+        harness.wait(timeout=40)
+        _, alive = psutil.wait_procs(started, timeout=5)
+        assert alive == [], alive
+        settled = _api_requests(stack.storage_url)
+        time.sleep(2)
+        assert _api_requests(stack.storage_url) == settled  # no load after the command ended
+    finally:
+        for proc in [*started, psutil.Process(harness.pid)] if harness.poll() is None else started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
