@@ -298,9 +298,9 @@ class _Reader:
         return value
 
     def limits(self, data: Mapping[str, Any], prefix: str) -> RunLimits:
-        for key in RUN_LIMITS:
-            if key in data and data[key] < 0:
-                raise self.error(prefix + key, f"must not be negative, got {data[key]!r}")
+        for key in RUN_LIMITS:  # TOML's nan would never be exceeded (every comparison with it is false)
+            if key in data and not 0 <= data[key] < math.inf:
+                raise self.error(prefix + key, f"must be a finite number, not negative, got {data[key]!r}")
         return RunLimits(**{key: float(data[key]) for key in RUN_LIMITS if key in data})
 
     def thresholds(self, data: Mapping[str, Any], prefix: str) -> ThresholdSettings:
@@ -308,8 +308,8 @@ class _Reader:
         window = self.duration(values["window"], prefix + "window") if "window" in values else None
         for_ = self.duration(values["for"], prefix + "for") if "for" in values else None
         cpu = values.get("max_generator_cpu")
-        if cpu is not None and cpu < 0:
-            raise self.error(prefix + "max_generator_cpu", f"must not be negative, got {cpu!r}")
+        if cpu is not None and not 0 <= cpu < math.inf:
+            raise self.error(prefix + "max_generator_cpu", f"must be a finite number, not negative, got {cpu!r}")
         endpoints = []
         for endpoint, limits in values.get("endpoints", {}).items():
             where = f'{prefix}endpoints."{endpoint}"'

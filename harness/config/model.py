@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -186,8 +187,8 @@ class LoadCompareSettings:
         if parse_duration(self.run_time, "run_time") <= 0:
             found.append(("run_time", f"must be above zero, got {self.run_time!r}"))
         for key in ("max_slowdown", "max_error_ratio_increase"):
-            if getattr(self, key) < 0:
-                found.append((key, f"must not be negative, got {getattr(self, key)!r}"))
+            if not 0 <= getattr(self, key) < math.inf:  # nan: never exceeded, so never a failure
+                found.append((key, f"must be a finite number, not negative, got {getattr(self, key)!r}"))
         return found
 
 

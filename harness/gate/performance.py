@@ -90,7 +90,8 @@ def load_run(ctx: GateContext, backend: str, *, during: threading.Thread | None 
         files.append(str(chart))
     result = check_from_verdict(check, run.verdict, tuple(files))
     if run.verdict is None:
-        result = result.with_(summary=f"the load run wrote no verdict (exit {run.exit_code}): {redact(run.tail(3))}")
+        why = run.error() or f"exit {run.exit_code}: {run.tail(3)}"
+        result = result.with_(summary=f"the load run wrote no verdict ({redact(why)})")
     return result.with_(elapsed_s=time.monotonic() - started)
 
 
@@ -116,6 +117,11 @@ def check_latency(ctx: GateContext, *, delay_s: float = 0.0) -> CheckResult:
                 rules = rules.with_timing(
                     window, parse_duration(ctx.profile.rule_for or "0s", "rule for"), "gate profile", "gate profile"
                 )
+            if delay_s:
+                # beside the storage run: Prometheus judges the last `for` of each rule's window, so the load must
+                # have filled both first (queried at once, it judged the time before the run: the legacy run's
+                # series, or none at all)
+                time.sleep(delay_s + max((t.window_s + t.for_s for t in rules.thresholds), default=0.0))
             report: LatencyReport = check_prometheus(ctx.target, rules)
         else:
             window_s = (

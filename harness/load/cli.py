@@ -140,6 +140,9 @@ def _cmd_load_run(args: argparse.Namespace) -> int:
             extra=["--backend", backend, *_locust_extra(args, resolved)],
             announce=_announce(target, backend),
         )
+    refused = run.error()
+    if refused:  # the child refused an option after `--`: its one line, not its log
+        raise ConfigError(refused)
     text = prefix.with_name(prefix.name + ".txt")
     print(text.read_text() if text.is_file() else run.tail())
     print(f"reports: {prefix}.json, {prefix}.txt, {prefix}.html, {prefix}_stats.csv")

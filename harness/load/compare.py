@@ -209,10 +209,11 @@ def compare_runs(legacy: dict[str, Any], storage: dict[str, Any], settings: Comp
     reasons = []
     slower = test.p_greater < settings.alpha
     if slower:
+        # locust rounds to whole milliseconds: a legacy answering under 0.5 ms has a mean of 0
+        change = f" ({(b['mean_ms'] / a['mean_ms'] - 1) * 100:+.0f}%)" if a["mean_ms"] > 0 else ""
         reasons.append(
             f"storage latencies are significantly above legacy's x {1 + x:.2f} (p={test.p_greater:.3g} < "
-            f"{settings.alpha}); mean {b['mean_ms']:.1f} ms vs {a['mean_ms']:.1f} ms "
-            f"({(b['mean_ms'] / a['mean_ms'] - 1) * 100:+.0f}%)"
+            f"{settings.alpha}); mean {b['mean_ms']:.1f} ms vs {a['mean_ms']:.1f} ms{change}"
         )
     error_delta = b["error_ratio"] - a["error_ratio"]
     if error_delta > settings.max_error_ratio_increase:

@@ -35,7 +35,7 @@ MAX_QUERY_POINTS = 200  # bounds a range query: the step grows with the `for`
 @dataclass(frozen=True)
 class RuleCheck:
     threshold: RuleThreshold
-    outcome: str  # pass, breach, pending (breaching now, not yet for the whole `for`), no data
+    outcome: str  # pass, breach, pending (breaching now, not yet for the whole `for`: cannot judge), no data
     value: float | None
     series: str | None
     source: str  # "prometheus" or "/metrics of <backend>"
@@ -66,7 +66,8 @@ class LatencyReport:
     def status(self) -> str:
         if any(c.outcome == BREACH for c in self.checks):
             return BREACH
-        if not self.checks or any(c.outcome == NO_DATA for c in self.checks):
+        # pending: breaching now, not yet for the whole `for` (Prometheus fires it if that goes on): not a pass
+        if not self.checks or any(c.outcome in (NO_DATA, PENDING) for c in self.checks):
             return "invalid"
         return PASS
 
@@ -96,12 +97,13 @@ class LatencyReport:
             out.extend(f"    note: {n}" for n in c.notes)
         out.extend(f"not evaluated: {n.name}: {n.reason}" for n in self.not_evaluated)
         out.extend(f"note: {n}" for n in self.notes)
-        word = {PASS: "PASS", BREACH: "BREACH"}.get(self.status, "CANNOT JUDGE (no data)")
+        why = "pending" if any(c.outcome == PENDING for c in self.checks) else "no data"
+        word = {PASS: "PASS", BREACH: "BREACH"}.get(self.status, f"CANNOT JUDGE ({why})")
         out.append(f"verdict: {word} (exit {self.exit_code})")
         return out
 
     def to_check(self, check: str) -> CheckResult:
-        """As the one verdict type: a breach fails, no data (or no rule) cannot decide."""
+        """As the one verdict type: a breach fails, no data, a rule pending (or no rule) cannot decide."""
         outcome = {PASS: Outcome.PASS, BREACH: Outcome.FAIL}.get(self.status, Outcome.INCONCLUSIVE)
         findings = tuple(
             Finding(
@@ -206,18 +208,56 @@ def check_metrics(
             before = {**dict.fromkeys(after, Counters()), **before}
             snaps = [Snapshot(0.0, before), Snapshot(t1 - t0, after)]
             moved = any(after[k].requests > before[k].requests for k in after)
-            values = instant_values(th, snaps, t1 - t0) if moved else {}  # no traffic: nothing to judge
+            reset = _reset(th, text0, text1, before, after)
+            # no traffic, or counters that restarted between the scrapes (what they counted before the restart
+            # is lost, so the increase is not the window's): nothing to judge
+            values = instant_values(th, snaps, t1 - t0) if moved and not reset else {}
             notes = [f"one window of {t1 - t0:.1f} s between two scrapes: the rule's for "
                      f"({format_duration(threshold.for_s)}) cannot be applied"]  # fmt: skip
             if threshold.note:
                 notes.append(threshold.note)
-            checks.append(_judge(threshold, values, f"/metrics of {backend}", notes))
+            why = f"the counters were reset between the two scrapes ({reset}): the window cannot be judged"
+            checks.append(_judge(threshold, values, f"/metrics of {backend}", notes, why if reset else None))
     return LatencyReport(tuple(checks), rules.not_evaluated)
 
 
-def _judge(threshold: RuleThreshold, values: dict[Labels, float], source: str, notes: Iterable[str]) -> RuleCheck:
+def _created(text: str, threshold: RuleThreshold) -> dict[tuple[str, Labels], float]:
+    """The ``_created`` timestamps (OpenMetrics; prometheus_client exports them) of the counters a rule reads."""
+    bases = {
+        m.removesuffix("_total").removesuffix("_sum").removesuffix("_count")
+        for m in (threshold.metrics[0], threshold.traffic_metric)
+    }
+    out: dict[tuple[str, Labels], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.endswith("_created") and sample.name.removesuffix("_created") in bases:
+                out[(sample.name, tuple(sorted(sample.labels.items())))] = float(sample.value)
+    return out
+
+
+def _reset(
+    threshold: RuleThreshold, text0: str, text1: str, before: dict[Labels, Counters], after: dict[Labels, Counters]
+) -> str | None:
+    """Why the counters a rule reads were reset between two scrapes (a counter went down, or a series was
+    created anew: the service restarted), or None."""
+    for key, b in before.items():
+        a = after.get(key)
+        if a is not None and (
+            a.requests < b.requests or a.failures < b.failures or a.duration_sum_s < b.duration_sum_s
+        ):
+            return f"a counter of {describe_labels(key)} went down"
+    created0, created1 = _created(text0, threshold), _created(text1, threshold)
+    for series, t in created1.items():
+        if series in created0 and created0[series] != t:
+            return f"{series[0]} of {describe_labels(series[1]) or 'all'} was created anew"
+    return None
+
+
+def _judge(
+    threshold: RuleThreshold, values: dict[Labels, float], source: str, notes: Iterable[str], why: str | None = None
+) -> RuleCheck:
     if not values:
-        return RuleCheck(threshold, NO_DATA, None, None, source, (*notes, "no requests in the window"))
+        return RuleCheck(threshold, NO_DATA, None, None, source, (*notes, why or "no requests in the window"))
     breaching = {k: v for k, v in values.items() if threshold.breaches(v)}
     pool = breaching or values
     worst = max(pool, key=lambda k: pool[k] if threshold.op in (">", ">=") else -pool[k])
@@ -247,16 +287,47 @@ class PrometheusClient:
             raise TargetUnreachable(
                 f"Prometheus at {where} answered {response.status_code} without JSON; check prometheus.url"
             ) from None
+        if not isinstance(body, dict):
+            raise self._not_prometheus()
         if body.get("status") != "success":
             raise HarnessError(f"Prometheus rejected the query {params.get('query')!r}: {body.get('error', body)}")
-        return body["data"]
+        return body.get("data")
+
+    def _not_prometheus(self) -> TargetUnreachable:
+        return TargetUnreachable(
+            f"Prometheus at {redact(self.url)} answered JSON that is not a result of its query API; "
+            "check prometheus.url"
+        )
+
+    def _result(self, data: Any, sample: str) -> list[dict[str, Any]]:
+        """The result's series, each with its ``metric`` labels and ``value`` [t, "v"] (or ``values`` of them)."""
+
+        def point(p: Any) -> bool:
+            if not (isinstance(p, list) and len(p) == 2 and isinstance(p[1], str)):
+                return False
+            try:
+                float(p[0]), float(p[1])
+            except (TypeError, ValueError):
+                return False
+            return True
+
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, list):
+            raise self._not_prometheus()
+        for r in result:
+            ok = isinstance(r, dict) and isinstance(r.get("metric"), dict)
+            value = r.get(sample) if ok else None
+            ok = ok and (point(value) if sample == "value" else isinstance(value, list) and all(map(point, value)))
+            if not ok:
+                raise self._not_prometheus()
+        return result
 
     def query(self, expr: str, at: float) -> list[dict[str, Any]]:
-        return list(self._get("/api/v1/query", {"query": expr, "time": f"{at:.3f}"})["result"])
+        return self._result(self._get("/api/v1/query", {"query": expr, "time": f"{at:.3f}"}), "value")
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        return list(self._get("/api/v1/query_range", params)["result"])
+        return self._result(self._get("/api/v1/query_range", params), "values")
 
 
 def _labels(metric: dict[str, str]) -> Labels:

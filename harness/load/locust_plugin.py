@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from typing import Any
 
@@ -41,6 +42,7 @@ class _State:
     """Per-process plugin state (one locust Environment per process)."""
 
     target: Target | None = None
+    backend: str | None = None  # the target's backend the host is, as resolved at init
     config: ThresholdConfig | None = None
     rules: RuleSet | None = None
     evaluator: WindowEvaluator | None = None
@@ -68,11 +70,13 @@ def _add_options(parser: Any, **_: Any) -> None:
     def cli(*args: Any, **kwargs: Any) -> None:
         parser.add_argument(*args, include_in_web_ui=False, **kwargs)
 
-    ui("--target", default="", help="harness target (harness.toml); its backend URL is the host unless --host is set")
-    ui("--backend", default="storage", choices=list(BACKENDS), help="which backend of the target to load")
+    # target, backend and the rules' timing are resolved once, at init (the host, the evaluator): the web UI's
+    # start form does not offer them, since a value changed there was ignored while the verdict named it
+    cli("--target", default="", help="harness target (harness.toml); its backend URL is the host unless --host is set")
+    cli("--backend", default="storage", choices=list(BACKENDS), help="which backend of the target to load")
     cli("--rules", default=None, help="Prometheus alert rule file (default: the shipped contracts/alert-rules.yaml)")
-    ui("--rule-window", default=None, help="evaluate every rule over this range window instead of its own, e.g. 30s")
-    ui("--rule-for", default=None, help="use this `for` duration instead of each rule's own, e.g. 15s")
+    cli("--rule-window", default=None, help="evaluate every rule over this range window instead of its own, e.g. 30s")
+    cli("--rule-for", default=None, help="use this `for` duration instead of each rule's own, e.g. 15s")
     cli("--p95-ms", type=float, default=None, help="extra threshold: p95 over the run (ms)")
     cli("--p99-ms", type=float, default=None, help="extra threshold: p99 over the run (ms)")
     cli("--min-rps", type=float, default=None, help="extra threshold: achieved requests/s over the run")
@@ -107,6 +111,7 @@ def _configure(environment: Environment) -> None:
         if backend not in STATE.target.backends:
             raise HarnessError(f"target {STATE.target.name!r} has no {backend} backend; choose --backend")
         environment.host = STATE.target.backends[backend].url
+    STATE.backend = options.backend if STATE.target is not None else None
     if getattr(options, "target", "") == LOCAL and not environment.host:
         raise HarnessError(
             "target 'local' has no fixed URL: run `harness load run --target local` (it starts the embedded "
@@ -149,9 +154,14 @@ def _on_init(environment: Environment, **_: Any) -> None:
         STATE.error = str(exc)
         log.error("harness: error: %s", exc)
         environment.process_exit_code = 2
-        if environment.runner is not None:
-            gevent.spawn_later(0, environment.runner.quit)
-        return
+        # stop now, before any load is sent: quitting the runner later let a headless run send load first, and a
+        # master with --processes waited for ever for its workers, which refuse the same options and quit. The
+        # workers it forked may not have connected yet (they retry for minutes, holding the output open): they
+        # have sent nothing, so they are stopped first
+        if isinstance(environment.runner, MasterRunner):
+            for child in psutil.Process().children():
+                child.kill()
+        sys.exit(2)
     if isinstance(environment.runner, WorkerRunner) or STATE.evaluator is None:
         return
     if environment.web_ui is not None:
@@ -247,7 +257,7 @@ def _finish(environment: Environment) -> Verdict | None:
     options: Any = environment.parsed_options
     extra = {
         "target": STATE.target.name if STATE.target else (options.target or None),
-        "backend": options.backend if STATE.target else None,
+        "backend": STATE.backend,
         "host": environment.host,
         "locust": {"users": options.num_users, "load_shape": options.load_shape, "processes": options.processes},
     }

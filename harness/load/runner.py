@@ -4,8 +4,11 @@ and the tests. Every run is bounded: run time + stop timeout + a margin, then th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +39,21 @@ class LocustRun:
 
     def tail(self, lines: int = 15) -> str:
         return "\n".join(self.output.strip().splitlines()[-lines:])
+
+    def error(self) -> str | None:
+        """The child's own one-line reason when it refused its options (exit 2, no verdict): the harness plugin's
+        ``harness: error: ...`` log line, else argparse's ``...: error: ...`` (a locust option); else None."""
+        if self.verdict is not None or self.exit_code != 2:
+            return None
+        lines = self.output.splitlines()
+        for line in lines:
+            if "harness: error: " in line:
+                return line.split("harness: error: ", 1)[1].strip()
+        for line in lines:
+            found = re.match(r"^\S+: error: (.+)$", line.strip())
+            if found:
+                return f"locust: {found.group(1)}"
+        return None
 
 
 def free_port() -> int:
@@ -103,14 +121,40 @@ def run_locust(
     json_path.unlink(missing_ok=True)
     cmd = locust_command(host, verdict_prefix=prefix, run_time=run_time, **kwargs)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # a process group of its own: an interrupt, an overrun or a worker left behind reaches every process locust
+    # started (with --processes, killing the master alone left its forked workers sending load)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env, check=False)
+        stdout, stderr = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
+        _stop_group(proc)
         raise HarnessError(
             f"locust did not finish within {limit:.0f} s; see its log by running: {' '.join(cmd)}"
         ) from None
+    except BaseException:  # Ctrl-C, SIGTERM: locust stops its users (they delete their records), then it ends
+        _stop_group(proc)
+        raise
+    _signal_group(proc, signal.SIGKILL)  # anything of the run still there (the master has exited)
     verdict = json.loads(json_path.read_text(encoding="utf-8")) if json_path.is_file() else None
-    return LocustRun(done.returncode, verdict, json_path, done.stderr + done.stdout)
+    return LocustRun(proc.returncode, verdict, json_path, stderr + stdout)
+
+
+def _signal_group(proc: subprocess.Popen[str], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to the run's process group (locust shuts down: its users stop and run their clean-up; SIGINT may be
+    ignored, in a child of a background job); SIGKILL after a grace."""
+    _signal_group(proc, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=STOP_TIMEOUT_S + 10)
+    _signal_group(proc, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=10)
 
 
 def compare_backends(
@@ -139,6 +183,8 @@ def compare_backends(
                 f"round {round_} of {settings.rounds}",
             )
             if run.verdict is None:
-                raise ConfigError(f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}")
+                raise ConfigError(
+                    run.error() or f"the {backend} run wrote no verdict (exit {run.exit_code}): {run.tail(3)}"
+                )
             verdicts[backend].append(run.verdict)
     return compare_runs(pool(verdicts["legacy"]), pool(verdicts["storage"]), settings)

@@ -22,6 +22,7 @@ Keys of ``[targets.NAME.thresholds]`` (all optional; the loader checks them and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,8 +159,8 @@ def _number(value: Any, where: str) -> float:
     """An option's value (the targets file's are checked by the loader)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where}: must be a number, got {value!r}")
-    if value < 0:
-        raise ConfigError(f"{where}: must not be negative, got {value!r}")
+    if not 0 <= value < math.inf:  # nan would never be exceeded: every comparison with it is false
+        raise ConfigError(f"{where}: must be a finite number, not negative, got {value!r}")
     return float(value)
 
 
@@ -198,6 +199,8 @@ def threshold_config(
     window_raw, window_origin = pick(window, section.window, "window", "--rule-window")
     for_raw, for_origin = pick(for_, section.for_, "for", "--rule-for")
     rules_raw, rules_origin = pick(rules, section.rules, "rules", "--rules")
+    if max_generator_cpu is not None:
+        max_generator_cpu = _number(max_generator_cpu, "--max-generator-cpu")
     cpu = section.max_generator_cpu if max_generator_cpu is None else max_generator_cpu
     rules_path = rules_raw or DEFAULT_RULES
     if not Path(rules_path).is_file():

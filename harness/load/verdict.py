@@ -4,8 +4,9 @@ run is invalid, the exit code, and the files written to ``reports/`` (JSON for m
 Exit codes (locust's own 1 = "some request failed" and 2 = "a listener raised" keep their meaning):
     0  every threshold holds over a valid run
     3  a threshold was breached (an alert rule fired, or a run-level limit was exceeded)
-    4  the run is invalid: the load generator's CPU was saturated, no requests were made, or the run was shorter
-       than a rule's window + for and that rule did not fire (so it was not proven to hold)
+    4  the run is invalid: the load generator's CPU was saturated, no requests were made, the run was shorter
+       than a rule's window + for and that rule did not fire (so it was not proven to hold), a rule was breaching
+       (pending) when the run ended, or no alert rule of the file could be evaluated
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ EXIT_INVALID = 4
 PASS, BREACH, INVALID = "pass", "breach", "invalid"
 NOT_PROVEN = "not proven"
 NO_DATA = "no data"
+PENDING_AT_END = "breaching (pending) when the run ended"
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,16 @@ def rule_result(state: RuleState, duration_s: float) -> ThresholdResult:
             + "; ".join(notes),
         )  # fmt: skip
     if state.status == "pending":
-        notes.append("pending at the end of the run")
+        # breaching when the run ended, not yet for its whole `for`: Prometheus would fire it if that went on, so
+        # the run proved nothing about it (e.g. latency that only rose after a warm-up)
+        end = state.timeline[-1][0] if state.timeline else duration_s
+        since = min(state.active_since.values(), default=end)
+        series = describe_labels(state.series or ())
+        return ThresholdResult(
+            th.name, "alert rule", condition, state.peak, th.unit, NOT_PROVEN,
+            f"{PENDING_AT_END} on {series} ({_fmt(state.value, th.unit)} for {end - since:.0f} s of its for "
+            f"{format_duration(th.for_s)}): it fires if that goes on; " + "; ".join(notes),
+        )  # fmt: skip
     worst = f"worst {describe_labels(state.peak_series or ())}; " if state.peak_series else ""
     return ThresholdResult(th.name, "alert rule", condition, state.peak, th.unit, PASS, worst + "; ".join(notes))
 
@@ -185,7 +196,8 @@ def build_verdict(
         )
     if summary.total.requests == 0:
         invalid.append("no requests were made")
-    short = [r.name for r in results if r.outcome == NOT_PROVEN]
+    pending = [r.name for r in results if r.outcome == NOT_PROVEN and r.detail.startswith(PENDING_AT_END)]
+    short = [r.name for r in results if r.outcome == NOT_PROVEN and r.name not in pending]
     # a threshold with nothing to judge decided nothing: never a pass (a run whose every request failed to
     # connect has no latency samples, and a rule window as short as the sampling holds no rate); a breach of
     # another threshold still decides
@@ -194,8 +206,20 @@ def build_verdict(
         status = INVALID
     elif any(r.outcome == BREACH for r in results):
         status = BREACH
-    elif short or no_data:
+    elif short or pending or no_data or not states:
         status = INVALID
+        if not states:
+            # nothing of the rule file could be judged (every rule of a shape the harness cannot evaluate, or no
+            # rule at all): the run did not test the alert rules, whatever its run-level limits say
+            invalid.append(
+                f"no alert rule of {rules.path} could be evaluated"
+                + (f" (not evaluated: {', '.join(n.name for n in rules.not_evaluated)})" if rules.not_evaluated else "")
+            )
+        if pending:
+            invalid.append(
+                f"{', '.join(pending)} breaching (pending) when the run ended, not yet for its whole for: it fires"
+                " if that goes on; use a longer --run-time"
+            )
         if short:
             invalid.append(
                 f"run too short to prove {', '.join(short)} (see each rule's window + for; use a longer --run-time"

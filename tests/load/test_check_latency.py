@@ -186,3 +186,129 @@ def test_prometheus_source_breaches_on_the_latency_fault(
     assert _outcomes(report)["HighLatency"] == "breach"
     latency = next(c for c in report["checks"] if c["name"] == "HighLatency")  # type: ignore[attr-defined]
     assert latency["value"] >= 0.6
+
+
+def test_prometheus_source_cannot_judge_a_rule_breaching_for_less_than_its_for(
+    slow_stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    """A service slow for as long as Prometheus has known it (a backend deployed a few minutes ago), shorter than
+    the rule's `for`: HighLatency is pending, so production pages if it goes on. It was a PASS (exit 0; the gate
+    on production, where check-latency is the only performance check, said GO)."""
+    prom = prometheus(slow_stack.legacy_url)
+    with traffic(slow_stack.legacy_url, 12):
+        time.sleep(11)
+        code, report = _check(monkeypatch, tmp_path, _config(tmp_path, slow_stack.legacy_url, prom), "--source",
+                              "prometheus", "--window", "5s", "--for", "60s")  # fmt: skip
+    assert _outcomes(report)["HighLatency"] == "pending", report
+    assert code == EXIT_INVALID and report["status"] == "invalid", report
+
+
+def test_the_gates_check_latency_beside_the_storage_run_judges_that_runs_traffic_on_prometheus(
+    stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    """The gate's check-latency runs beside the storage load run; with a Prometheus it queried at once, so it
+    judged the time before the run (here: a storage backend idle until then, so no series: INCONCLUSIVE on a
+    healthy service, and a gate that could never say GO). It waits for the load to fill each rule's window and
+    `for` first, as the /metrics source does."""
+    from harness.config.loader import load_config
+    from harness.gate import performance
+    from harness.gate.context import QUICK, GateContext, GateOptions
+    from harness.verdict import Outcome
+
+    prom = prometheus(stack.storage_url)
+    config = tmp_path / "harness.toml"
+    config.write_text(
+        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n'
+        f'[targets.t.prometheus]\nurl = "{prom}"\n'
+    )
+    monkeypatch.setenv("HARNESS_CONFIG", str(config))
+    monkeypatch.chdir(tmp_path)
+    target = load_config(config).targets["t"]
+    ctx = GateContext(GateOptions(), QUICK, target, False, config, "t", tmp_path / "out", tmp_path / "work")
+    probe = performance.LatencyProbe(ctx)
+    load = performance.load_run(ctx, "storage", during=probe)
+    assert load.outcome is Outcome.PASS, load
+    assert probe.result is not None
+    assert probe.result.outcome is Outcome.PASS, probe.result
+    assert {c["name"]: c["outcome"] for c in probe.result.evidence["checks"]} == {
+        "HighErrorRate": "pass",
+        "HighLatency": "pass",
+    }
+
+
+class _RestartingService:
+    """A service's /metrics (prometheus_client, as the reference exports them) on a loopback port, which the test
+    restarts: its counters start again from zero, with new ``_created`` timestamps."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.start()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                from prometheus_client import generate_latest
+
+                body = generate_latest(service.registry)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        time.sleep(0.01)  # a restart is later than the last start: the series' _created differ
+        self.registry = CollectorRegistry()
+        self.requests = Counter("character_service_requests", "", ["method", "route", "status"], registry=self.registry)
+        Counter("character_service_errors", "", ["method", "route", "status"], registry=self.registry)
+        self.duration = Histogram(
+            "character_service_request_duration_seconds", "", ["method", "route"], registry=self.registry
+        )
+
+    def serve(self, requests: int, seconds_each: float) -> None:
+        for _ in range(requests):
+            self.requests.labels("GET", "/characters", "200").inc()
+            self.duration.labels("GET", "/characters").observe(seconds_each)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_metrics_scrapes_across_a_restart_cannot_be_judged(tmp_path: Path) -> None:
+    """Slow before a restart (100 requests of 0.9 s) and after it (150 of 0.67 s): the second scrape's counters are
+    all higher than the first's, so the difference read as 50 requests of 10 s, a mean of 0.2 s: a PASS for a
+    service slow all along. A series created anew (its ``_created``) or a counter gone down means the window's
+    increase is unknown: cannot judge."""
+    from harness.config.loader import parse_config
+    from harness.load.latency import check_metrics
+    from harness.load.thresholds import target_rules
+
+    service = _RestartingService()
+    try:
+        service.serve(100, 0.9)
+        text = f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{service.url}"\n'
+        target = parse_config(text, "harness.toml", {}).targets["t"]
+
+        def restart_during_the_window(_: float) -> None:
+            service.start()
+            service.serve(150, 100 / 150)
+
+        report = check_metrics(target, target_rules(target.thresholds), ["storage"], sleep=restart_during_the_window)
+    finally:
+        service.stop()
+    outcomes = {c.threshold.name: c.outcome for c in report.checks}
+    assert outcomes == {"HighErrorRate": "no data", "HighLatency": "no data"}, report.lines()
+    assert report.exit_code == EXIT_INVALID
+    latency = next(c for c in report.checks if c.threshold.name == "HighLatency")
+    assert any("reset between the two scrapes" in n and "created anew" in n for n in latency.notes), latency.notes

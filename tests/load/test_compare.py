@@ -4,6 +4,7 @@ equal backends (passes) and a storage backend made ~30% slower (flagged)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +48,30 @@ def test_comparison_flags_30_percent_slower_and_passes_equal() -> None:
     assert "significantly above legacy's x 1.10" in flagged.reasons[0]
     errors = compare_runs(_verdict(base), _verdict(base, failures=20), settings)
     assert errors.status == "fail" and "error ratio" in errors.reasons[0]
+
+
+def test_a_legacy_faster_than_a_millisecond_is_compared_not_divided_by() -> None:
+    """Locust rounds response times to whole milliseconds: a legacy backend answering in under 0.5 ms has a mean
+    of 0, and the slower storage's reason divided by it (ZeroDivisionError: exit 70 instead of a verdict)."""
+    flagged = compare_runs(_verdict({0: 300}), _verdict({4: 300}), CompareSettings(max_slowdown=0.10))
+    assert flagged.status == "fail" and "mean 4.0 ms vs 0.0 ms" in flagged.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"max_slowdown": float("nan")}, "--max-slowdown: must be a finite number, not negative, got nan"),
+        ({"alpha": float("nan")}, "--alpha: must be between 0 and 1"),
+    ],
+)
+def test_a_nan_compare_option_is_refused(option: dict[str, float], message: str) -> None:
+    """legacy x (1 + nan) is no latency: the test compared storage with nothing (and a nan error increase is
+    never exceeded)."""
+    from harness.errors import ConfigError
+    from harness.load.compare import compare_settings
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        compare_settings(None, **option)
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,17 @@ shape chosen by option."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness.cli import main
@@ -84,3 +91,90 @@ def test_the_child_gets_the_resolved_target_by_name() -> None:
     typed = argparse.Namespace(**{**vars(args), "target": "local"})
     local = resolve_run(target=typed.target, config=config, env={"HARNESS_TARGET": "t"})  # the option wins
     assert _locust_extra(typed, local) == ["--target", "local", "--rule-window", "2s", "--tags", "read"]
+
+
+def _api_requests(url: str) -> float:
+    """The requests the service has counted (its own /metrics, the scrape and health routes left out)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "character_service_requests_total" and s.labels.get("route") not in ("/metrics", "/health")
+    )
+
+
+@pytest.mark.slow  # locust children
+@pytest.mark.parametrize(
+    ("processes", "after", "message"),
+    [
+        ([], ["--p95-ms", "-1"], "harness: error: --p95-ms: must be a finite number, not negative, got -1.0"),
+        # the master waited for ever for its two workers, which refused the option too and quit
+        (["--processes", "2"], ["--p95-ms", "-1"], "harness: error: --p95-ms: must be a finite number"),
+        ([], ["--load-shape", "bogus"], "harness: error: locust: argument --load-shape: invalid choice: 'bogus'"),
+    ],
+    ids=["plugin option", "plugin option with --processes 2", "locust choice"],
+)
+def test_a_bad_option_after_the_dashes_is_one_line_exit_2_and_sends_nothing(
+    processes: list[str], after: list[str], message: str, stack: StackInfo, tmp_path: Path
+) -> None:
+    """Options after ``--`` go to the locust child, which refuses them: the command printed the tail of the
+    child's log (locust's stats tables, not the reason) after the load had started; with --processes it hung
+    until the run's time limit. Now: where the load would have gone, then the reason, and nothing sent."""
+    (tmp_path / "harness.toml").write_text(
+        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    before = _api_requests(stack.storage_url)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "load", "run", "--target", "t", "--run-time", "5s", *processes, "--",
+         *after],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert time.monotonic() - started < 30
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("harness load: 10 user(s) for 5s -> "), result.stderr[-2000:]
+    assert lines[1].startswith(message) and "Traceback" not in result.stderr, lines
+    assert result.stdout == ""
+    assert _api_requests(stack.storage_url) == before
+
+
+@pytest.mark.slow  # locust children
+def test_sigterm_to_load_run_stops_every_locust_process_and_the_load(stack: StackInfo, tmp_path: Path) -> None:
+    """SIGTERM (or Ctrl-C) to ``harness load run --processes 2``: the master was killed alone, and its two forked
+    workers, orphaned, went on sending load to the target. Locust runs in a process group of its own, which is
+    shut down (SIGTERM, SIGKILL after a grace): nothing of the run is left, no request arrives afterwards."""
+    import psutil  # type: ignore[import-untyped]
+
+    (tmp_path / "harness.toml").write_text(
+        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    before = _api_requests(stack.storage_url)
+    harness = subprocess.Popen(
+        [sys.executable, "-m", "harness", "load", "run", "--target", "t", "--run-time", "40s", "--users", "4",
+         "--processes", "2"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    started: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (_api_requests(stack.storage_url) - before < 50 or len(started) < 3):
+            time.sleep(0.5)
+            started = psutil.Process(harness.pid).children(recursive=True)
+        assert len(started) >= 3, started  # the master and its two workers, sending load
+        harness.send_signal(signal.SIGTERM)
+        harness.wait(timeout=40)
+        _, alive = psutil.wait_procs(started, timeout=5)
+        assert alive == [], alive
+        settled = _api_requests(stack.storage_url)
+        time.sleep(2)
+        assert _api_requests(stack.storage_url) == settled  # no load after the command ended
+    finally:
+        for proc in [*started, psutil.Process(harness.pid)] if harness.poll() is None else started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()

@@ -55,11 +55,35 @@ def test_targets_file_keys_become_run_thresholds_with_their_source() -> None:
         ('p95_ms = "fast"', "must be an integer or a number"),
         ("window = 30", "must be a string"),
         ('[targets.staging.thresholds.endpoints."/characters"]\np95_ms = 1', 'name endpoints "METHOD name"'),
+        # TOML's nan is a number that no value ever exceeds: a limit of nan would pass every run
+        ("p95_ms = nan", r"p95_ms: must be a finite number, not negative, got nan"),
+        ("max_error_ratio = nan", r"max_error_ratio: must be a finite number"),
+        ("min_rps = inf", r"min_rps: must be a finite number"),
+        ("max_generator_cpu = nan", r"max_generator_cpu: must be a finite number"),
+        (f'[targets.staging.thresholds.endpoints."GET {GET}"]\navg_ms = nan', r"avg_ms: must be a finite number"),
     ],
 )
 def test_bad_threshold_sections_are_one_line(toml: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _section(toml)
+
+
+@pytest.mark.parametrize(
+    ("run_options", "cpu", "message"),
+    [
+        ({"p95_ms": float("nan")}, None, r"--p95-ms: must be a finite number, not negative, got nan"),
+        ({"min_rps": float("inf")}, None, r"--min-rps: must be a finite number"),
+        ({}, float("nan"), r"--max-generator-cpu: must be a finite number, not negative, got nan"),
+        ({}, -5.0, r"--max-generator-cpu: must be a finite number, not negative, got -5"),
+    ],
+)
+def test_non_finite_or_negative_options_are_refused(
+    run_options: dict[str, float], cpu: float | None, message: str
+) -> None:
+    """A nan limit is never exceeded (a p95 of nan passed every run) and a nan CPU limit never invalidates one;
+    a negative CPU limit invalidated every run."""
+    with pytest.raises(ConfigError, match=message):
+        threshold_config(run_options=run_options, max_generator_cpu=cpu)
 
 
 def test_a_missing_rule_file_is_one_line() -> None:

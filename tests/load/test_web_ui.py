@@ -4,6 +4,9 @@ verdict once it has stopped."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -66,3 +69,45 @@ def test_thresholds_tab_shows_rules_live_and_the_verdict(slow_stack: StackInfo, 
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=15)
+
+
+def test_the_start_form_cannot_change_what_init_resolved(stack: StackInfo, tmp_path: Path) -> None:
+    """Target, backend and the rules' timing are resolved when locust starts (the host, the evaluator). The start
+    form offered them: a backend or window changed there was ignored (the load still went to the storage URL,
+    judged with the old window) while the verdict named the backend typed in. The form offers only the load
+    shape now, and the verdict names the backend the host really is."""
+    config = tmp_path / "harness.toml"
+    config.write_text(
+        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{stack.storage_url}"\n'
+        f'[targets.t.backends.legacy]\nurl = "{stack.legacy_url}"\n'
+    )
+    port = _free_port()
+    ui = f"http://127.0.0.1:{port}"
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(DEFAULT_LOCUSTFILE), "--target", "t", "--backend", "storage",
+        "--web-host", "127.0.0.1", "--web-port", str(port), "--rule-window", "3s", "--rule-for", "1s",
+        "--verdict", str(tmp_path / "verdict"),
+    ]  # fmt: skip
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}, "HARNESS_CONFIG": str(config)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _poll(f"{ui}/harness/thresholds", lambda d: True, 20)
+        page = httpx.get(ui, timeout=5).text
+        form = json.loads(re.search(r'"extra_options": (\{.*?\}\}),', page).group(1))  # type: ignore[union-attr]
+        assert set(form) == {"load_shape"}, form
+        # what a stale form (or a script) would still send
+        started = httpx.post(
+            f"{ui}/swarm",
+            data={"user_count": "2", "spawn_rate": "2", "host": stack.storage_url, "backend": "legacy",
+                  "rule_window": "300s", "load_shape": "hold"},
+            timeout=5,
+        ).json()  # fmt: skip
+        assert started["success"], started
+        rows = _poll(f"{ui}/harness/thresholds", lambda d: d["rows"][0]["value"] != "-", 20)["rows"]
+        assert {r["name"]: r["window"] for r in rows} == {"HighErrorRate": "3s", "HighLatency": "3s"}
+        httpx.post(f"{ui}/stop", timeout=5)
+        verdict = _poll(f"{ui}/harness/thresholds", lambda d: d["verdict"] is not None, 20)["verdict"]
+        assert verdict["host"] == stack.storage_url and verdict["backend"] == "storage", verdict
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

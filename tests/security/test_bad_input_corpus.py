@@ -25,7 +25,7 @@ TIMEOUT_S = 60.0  # the slowest case: a destination that never answers, with its
 @dataclass(frozen=True)
 class Case:
     args: tuple[str, ...]
-    config: str | None = None  # the targets file's text; {blackhole}, {garbage}, {html} are the servers' URLs
+    config: str | None = None  # the targets file's text; {blackhole}, {garbage}, {html}, {json} are the servers' URLs
     files: tuple[tuple[str, str | bytes], ...] = ()  # (name, content) written beside it
     env: tuple[tuple[str, str], ...] = ()
 
@@ -159,11 +159,33 @@ CASES: dict[str, Case] = {
     "destination accepts and never answers": Case(DEST_REFS, target(destination="{blackhole}")),
     "destination that is not HTTP": Case(DEST_REFS, target(destination="{garbage}")),
     "destination that answers HTML": Case(DEST_REFS, target(destination="{html}")),
+    "prometheus that answers other JSON": Case(
+        ("check-latency", "--target", "t"), target('[targets.t.prometheus]\nurl = "{json}"\n')
+    ),
+    "prometheus that answers a result without series": Case(
+        ("check-latency", "--target", "t"), target('[targets.t.prometheus]\nurl = "{json}/partial"\n')
+    ),
     "source that accepts and never answers": Case(
         ("data", "check-refs", "--target", "t", "--side", "source"),
         target(source="postgresql://u:pw@{blackhole_hostport}/db"),
     ),
 }
+
+
+class _Json(BaseHTTPRequestHandler):
+    """JSON that is not Prometheus's query API: a list, or (under /partial) a success without a result."""
+
+    def do_GET(self) -> None:
+        partial = self.path.startswith("/partial")
+        body = json.dumps({"status": "success", "data": {}} if partial else [{"ok": True}]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 class _Html(BaseHTTPRequestHandler):
@@ -199,17 +221,22 @@ def servers() -> Iterator[dict[str, str]]:
     threading.Thread(target=babble, daemon=True).start()
     html = ThreadingHTTPServer(("127.0.0.1", 0), _Html)
     threading.Thread(target=html.serve_forever, daemon=True).start()
+    json_site = ThreadingHTTPServer(("127.0.0.1", 0), _Json)
+    threading.Thread(target=json_site.serve_forever, daemon=True).start()
     try:
         yield {
             "blackhole": f"http://127.0.0.1:{blackhole.getsockname()[1]}",
             "blackhole_hostport": f"127.0.0.1:{blackhole.getsockname()[1]}",
             "garbage": f"http://127.0.0.1:{garbage.getsockname()[1]}",
             "html": f"http://127.0.0.1:{html.server_address[1]}",
+            "json": f"http://127.0.0.1:{json_site.server_address[1]}",
         }
     finally:
         stop.set()
         html.shutdown()
         html.server_close()
+        json_site.shutdown()
+        json_site.server_close()
         blackhole.close()
         garbage.close()
 

@@ -61,6 +61,11 @@ def test_absent_sections_are_the_defaults() -> None:
         ),
         ("[targets.t.load_compare]\nalpha = 1.5", "targets.t.load_compare.alpha: must be between 0 and"),
         ("[targets.t.load_compare]\nrounds = 0", "targets.t.load_compare.rounds: must be at least 1"),
+        (
+            "[targets.t.load_compare]\nmax_error_ratio_increase = nan",
+            "targets.t.load_compare.max_error_ratio_increase: must be a finite number, not negative, got nan",
+        ),
+        ("[targets.t.load_compare]\nmax_slowdown = inf", "targets.t.load_compare.max_slowdown: must be a finite"),
         ('[targets.t.load_compare]\nrun_time = "soon"', "targets.t.load_compare.run_time: 'soon' is not a duration"),
         ('[targets.t.load_compare]\nrun_time = "0s"', "targets.t.load_compare.run_time: must be above zero"),
         ("[targets.t.thresholds]\nrules = 5", "targets.t.thresholds.rules: must be a string, got int 5"),
@@ -69,7 +74,10 @@ def test_absent_sections_are_the_defaults() -> None:
             "targets.t.thresholds.p95ms: unknown key; did you mean 'p95_ms'?",
         ),
         ('[targets.t.thresholds]\np95_ms = "fast"', "targets.t.thresholds.p95_ms: must be an integer or a number"),
-        ("[targets.t.thresholds]\nmin_rps = -1", "targets.t.thresholds.min_rps: must not be negative, got -1"),
+        (
+            "[targets.t.thresholds]\nmin_rps = -1",
+            "targets.t.thresholds.min_rps: must be a finite number, not negative, got -1",
+        ),
         ("[targets.t.thresholds]\nwindow = 30", "targets.t.thresholds.window: must be a string"),
         ('[targets.t.thresholds]\nfor = "5 minutes"', "targets.t.thresholds.for: '5 minutes' is not a duration"),
         (
