@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"})
+OWN_HEADERS = frozenset({"date", "server"})  # the proxy's answer has its own (two Date headers would be one bad one)
 
 
 @dataclass
@@ -82,7 +83,9 @@ def fault_proxy(upstream: str, fault: Fault) -> Iterator[str]:
             try:
                 response = client.request(exchange.method, target, content=exchange.body, headers=exchange.headers)
                 exchange.status, exchange.answer = response.status_code, response.content
-                exchange.answer_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
+                exchange.answer_headers = {
+                    k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP | OWN_HEADERS
+                }
             except httpx.HTTPError as exc:
                 exchange.status, exchange.answer, exchange.answer_headers = 502, str(exc).encode(), {}
             fault.after(exchange)
