@@ -17,8 +17,10 @@ pytestmark = pytest.mark.writes
 
 
 def test_campaign_crud(client: httpx.Client, synthetic: SyntheticRecords) -> None:
-    created = synthetic.campaign(setting="Eberron")
+    sent = campaign_body(setting="Eberron")
+    created = synthetic.campaign(**sent)
     assert violations(created, "Campaign") == []
+    assert {k: created.get(k) for k in sent} == sent, "the created campaign is not the one sent"
     assert client.get(f"/campaigns/{created['id']}").json() == created
     body = campaign_body(name=created["name"], status="active")
     del body["setting"]  # PUT replaces: an omitted optional field does not keep its old value
