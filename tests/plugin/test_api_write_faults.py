@@ -14,7 +14,7 @@ from fault_proxy import Exchange, Fault, fault_proxy, rewrite_json_body
 
 from harness.embedded import EmbeddedStack
 
-from .conftest import run_pytest
+from .conftest import backends_targets, run_pytest
 
 pytestmark = pytest.mark.slow
 WRITES = re.compile(r"/(characters|campaigns)(/[^/]+)?")
@@ -51,14 +51,6 @@ def stack_urls() -> Iterator[dict[str, str]]:
         yield {"legacy": info.legacy_url, "storage": info.storage_url}
 
 
-def _targets(path: Path, urls: dict[str, str]) -> Path:
-    lines = ['default_target = "faulty"', "[targets.faulty]", 'environment = "staging"']
-    for backend, url in urls.items():
-        lines += [f"[targets.faulty.backends.{backend}]", f'url = "{url}"']
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize(
     ("fault", "failing"),
     [
@@ -76,7 +68,7 @@ def test_a_write_that_loses_what_it_was_sent_fails(
         urls = {backend: proxies.enter_context(fault_proxy(url, fault)) for backend, url in stack_urls.items()}
         result = run_pytest(
             "suites/api", "-q", "-k", failing, "--alluredir", str(tmp_path / "allure"),
-            config=_targets(tmp_path / "harness.toml", urls),
+            config=backends_targets(tmp_path / "harness.toml", urls),
         )  # fmt: skip
     assert result.returncode == 1, result.stdout[-3000:]
     failed = {line.split(" ")[1].split("::")[-1] for line in result.stdout.splitlines() if line.startswith("FAILED")}
