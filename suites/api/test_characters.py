@@ -89,14 +89,16 @@ def test_replace(client: httpx.Client, synthetic: SyntheticRecords) -> None:
 
 def test_patch_changes_only_what_it_names(client: httpx.Client, synthetic: SyntheticRecords) -> None:
     created = synthetic.character()
+    changes = {"level": 4, "hit_points": 33, "spells": SPELLS}
     response = client.patch(
-        f"/characters/{created['id']}", json={"level": 4}, headers={"Content-Type": "application/merge-patch+json"}
+        f"/characters/{created['id']}", json=changes, headers={"Content-Type": "application/merge-patch+json"}
     )
     assert response.status_code == 200, response.text
     patched = response.json()
     assert patched["version"] > created["version"]
-    expected = {**created, "level": 4, "version": patched["version"], "updated_at": patched["updated_at"]}
+    expected = {**created, **changes, "version": patched["version"], "updated_at": patched["updated_at"]}
     assert patched == expected
+    assert client.get(f"/characters/{created['id']}").json() == patched
 
 
 def test_delete(client: httpx.Client, target: Target, synthetic: SyntheticRecords) -> None:
