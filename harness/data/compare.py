@@ -13,8 +13,9 @@ Checksums only ever settle exact equality of ids and documents, so tolerance, ig
 timestamp precision can only send more ranges to step 2, never hide a difference. They are used for a
 collection only when both sides' checksums are over the same form of the documents (``checksum_form``: the
 destination's, for a declared query; a table's rows are compared record by record). They cover the record
-``version`` where the mapping declares one and the Storage Service's summary can include it (``versions=true``);
-otherwise the report says so, and ``--no-checksums`` compares versions everywhere.
+``version`` where the mapping declares one; a destination whose summary cannot include it (no ``versions``
+in its answer to ``versions=true``) has the collection compared record by record, versions included, and the
+report says so.
 """
 
 from __future__ import annotations
@@ -235,6 +236,15 @@ class Comparison:
                     f"{collection}: range checksums off: the source's documents are not declared in the"
                     " destination's form (a table, renames.source or checksums = false), so every record is read"
                 )
+            if self.settings.collection(collection).version is not None and not versions_in_checksums(
+                self.source, self.destination, collection
+            ):
+                # checksums over documents alone would settle a range whose versions differ (a migration that
+                # reset or bumped them) as equal: the versions the mapping declares are compared record by record
+                return False, (
+                    f"{collection}: range checksums off: the destination's summary does not cover record versions"
+                    " (its answer to versions=true does not say so), so every record is read"
+                )
         return True, None
 
     # --- the run ---------------------------------------------------------------------------------------
@@ -260,15 +270,6 @@ class Comparison:
             use_checksums, note = self.checksums_usable(collection)
             if note:
                 self.report.notes.append(note)
-            elif (
-                use_checksums
-                and self.settings.collection(collection).version is not None
-                and not versions_in_checksums(self.source, self.destination, collection)
-            ):
-                self.report.notes.append(
-                    f"{collection}: range checksums do not cover record versions (the destination's summary"
-                    " has none); --no-checksums compares them"
-                )
             try:
                 self._collection(collection, result, use_checksums)
             except ReadFailure as exc:

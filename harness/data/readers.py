@@ -649,6 +649,16 @@ class DestinationReader:
         while True:
             body = self._get(collection, after, "records", {"after": after, "limit": limit})
             limit = self.page_size
+            last = body["items"][-1]["id"] if body["items"] else None
+            following = body.get("next_after")
+            # keyset pagination moves forward: a page that does not (the first page again, a next_after at or
+            # before the key asked after) would be read forever, its records as duplicates
+            if after is not None and (
+                (last is not None and last <= after) or (following is not None and following <= after)
+            ):
+                raise ReadFailure(
+                    self.side, collection, after, f"the listing did not move past {after!r} (next_after {following!r})"
+                )
             page: list[Any] = []
             for item in body["items"]:
                 key = item["id"]
@@ -659,9 +669,9 @@ class DestinationReader:
                     return
                 page.append(item)
             yield page
-            after = body.get("next_after")
-            if after is None:
+            if following is None:
                 return
+            after = following
 
     def fetch(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The records with these keys, as ``read`` gives them, one request each (404: not there)."""

@@ -3,10 +3,14 @@ minimal sequence naming the operation and the field."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
+from fault_proxy import Exchange, Fault, fault_proxy, rewrite_json_body
 
 from harness.differential import Divergence, MachineOptions, Noise, learn_noise, run_differential
 from harness.differential.strategies import SAMPLE_CAMPAIGN, SAMPLE_CHARACTER
@@ -76,6 +80,46 @@ def test_divergence_is_caught_minimal(
     assert expected in message
     assert len(found.steps) == 1, message  # one request shows each of these faults
     assert "minimal" in message
+
+
+def _texts_rewritten(change: Callable[[str], str]) -> Fault:
+    """A storage backend that stores the names, backgrounds and settings it is sent as ``change`` makes them (a
+    fault put in front of it: what it answers and what it later reads back are both the changed text)."""
+
+    def rewrite(body: Any) -> Any:
+        for item in [body, *(body.get("inventory") or []), *(body.get("spells") or [])] if type(body) is dict else []:
+            for field in ("name", "background", "setting"):
+                if type(item) is dict and type(item.get(field)) is str and change(item[field]).strip():
+                    item[field] = change(item[field])
+        return body
+
+    def before(exchange: Exchange) -> None:
+        if exchange.method in ("POST", "PUT", "PATCH") and re.fullmatch(
+            r"/(characters|campaigns)(/[^/]+)?", exchange.path
+        ):
+            rewrite_json_body(exchange, rewrite)
+
+    return Fault(before=before)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda t: unicodedata.normalize("NFD", t), lambda t: unicodedata.normalize("NFC", t)],
+    ids=["nfd", "nfc"],
+)
+def test_text_the_storage_backend_stores_otherwise_diverges(
+    clean_clients: dict[str, httpx.Client], ci_profile: FuzzProfile, change: Callable[[str], str]
+) -> None:
+    """Text the contract allows beyond ASCII letters (accents composed and decomposed) reaches the backends, so
+    one that normalises what it stores is caught; ASCII letters alone never showed it."""
+    storage = str(clean_clients["storage"].base_url)
+    with (
+        fault_proxy(storage, _texts_rewritten(change)) as url,
+        httpx.Client(base_url=url, timeout=10) as faulty,
+        pytest.raises(Divergence) as caught,
+    ):
+        run_differential({"legacy": clean_clients["legacy"], "storage": faulty}, ci_profile)
+    assert any(f.endswith(("name", "background", "setting")) for f in caught.value.fields), str(caught.value)
 
 
 def test_id_pairs_realise_and_symbolise() -> None:

@@ -19,3 +19,12 @@ def run_pytest(
     full_env.update(env or {})
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
     return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def backends_targets(path: Path, urls: dict[str, str], name: str = "faulty") -> Path:
+    """A targets file whose default target ``name`` (staging) has these backend URLs and nothing else."""
+    lines = [f'default_target = "{name}"', f"[targets.{name}]", 'environment = "staging"']
+    for backend, url in urls.items():
+        lines += [f"[targets.{name}.backends.{backend}]", f'url = "{url}"']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
