@@ -64,6 +64,9 @@ def fault_proxy(upstream: str, fault: Fault) -> Iterator[str]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # the headers and the body go out as two writes: with Nagle's algorithm the body waited for the client's
+        # delayed ACK, ~40 ms an answer on loopback
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
