@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import signal
@@ -112,8 +113,10 @@ def run_locust(
     users = kwargs.get("users", 10)
     limit = parse_duration(run_time, "--run-time") + STOP_TIMEOUT_S + MARGIN_S  # bad input: before any output
     spawn_rate = kwargs.get("spawn_rate")
-    if users < 1 or (spawn_rate is not None and spawn_rate <= 0):
-        raise ConfigError(f"--users must be at least 1 and --spawn-rate above 0 (got {users} and {spawn_rate})")
+    if users < 1 or (spawn_rate is not None and not 0 < spawn_rate < math.inf):  # nan too
+        raise ConfigError(
+            f"--users must be at least 1 and --spawn-rate a finite number above 0 (got {users} and {spawn_rate})"
+        )
     where = f" ({announce})" if announce else ""
     print(f"harness load: {users} user(s) for {run_time} -> {redact(host)}{where}", file=sys.stderr, flush=True)
     prefix = Path(verdict_prefix)

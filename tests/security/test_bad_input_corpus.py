@@ -132,6 +132,7 @@ CASES: dict[str, Case] = {
     "zero users": Case(("load", "run", "--target", "t", "--users", "0"), target()),
     "run time not a duration": Case(("load", "run", "--target", "t", "--run-time", "soon"), target()),
     "negative spawn rate": Case(("load", "run", "--target", "t", "--spawn-rate", "-1"), target()),
+    "spawn rate nan": Case(("load", "run", "--target", "t", "--spawn-rate", "nan"), target()),
     "run time zero": Case(("load", "run", "--target", "t", "--run-time", "0s"), target()),
     "compare run time zero": Case(("load", "compare", "--target", "t", "--run-time", "0s"), target()),
     "rule window not a duration": Case(("load", "run", "--target", "t", "--rule-window", "xyz"), target()),
