@@ -5,16 +5,16 @@ against the reference, the warm-up fault made by a loopback proxy in front of it
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_proxy import Exchange, Fault, fault_proxy
 
 from harness.embedded import StackInfo
 from harness.load.runner import run_locust
 from harness.load.verdict import EXIT_INVALID
-
-from .proxy import fault_proxy
 
 
 def _result(verdict: dict[str, Any], name: str) -> dict[str, Any]:
@@ -31,14 +31,16 @@ def test_latency_that_rises_after_a_warm_up_and_is_pending_at_the_end_is_not_a_p
     first: list[float] = []
     lock = threading.Lock()
 
-    def after_warm_up(method: str, path: str, elapsed: float) -> float:
-        if path.startswith(("/metrics", "/health")):
-            return 0.0
+    def after_warm_up(exchange: Exchange) -> None:
+        if exchange.path.startswith(("/metrics", "/health")):
+            return
         with lock:
-            first.append(elapsed) if not first else None
-            return 0.7 if elapsed - first[0] >= 8.0 else 0.0
+            first.append(time.monotonic()) if not first else None
+            late = time.monotonic() - first[0] >= 8.0
+        if late:
+            time.sleep(0.7)
 
-    with fault_proxy(stack.storage_url, after_warm_up) as url:
+    with fault_proxy(stack.storage_url, Fault(before=after_warm_up)) as url:
         run = run_locust(
             url, verdict_prefix=tmp_path / "verdict", run_time="14s", users=5,
             extra=["--rule-window", "4s", "--rule-for", "10s"],
