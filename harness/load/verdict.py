@@ -41,6 +41,7 @@ class ThresholdResult:
     unit: str
     outcome: str  # pass, breach, not proven, no data
     detail: str = ""
+    pending: bool = False  # not proven because it was breaching when the run ended (not because the run was short)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,7 +163,7 @@ def rule_result(state: RuleState, duration_s: float) -> ThresholdResult:
         return ThresholdResult(
             th.name, "alert rule", condition, state.peak, th.unit, NOT_PROVEN,
             f"{PENDING_AT_END} on {series} ({_fmt(state.value, th.unit)} for {end - since:.0f} s of its for "
-            f"{format_duration(th.for_s)}): it fires if that goes on; " + "; ".join(notes),
+            f"{format_duration(th.for_s)}): it fires if that goes on; " + "; ".join(notes), pending=True,
         )  # fmt: skip
     worst = f"worst {describe_labels(state.peak_series or ())}; " if state.peak_series else ""
     return ThresholdResult(th.name, "alert rule", condition, state.peak, th.unit, PASS, worst + "; ".join(notes))
@@ -196,8 +197,8 @@ def build_verdict(
         )
     if summary.total.requests == 0:
         invalid.append("no requests were made")
-    pending = [r.name for r in results if r.outcome == NOT_PROVEN and r.detail.startswith(PENDING_AT_END)]
-    short = [r.name for r in results if r.outcome == NOT_PROVEN and r.name not in pending]
+    pending = [r.name for r in results if r.outcome == NOT_PROVEN and r.pending]
+    short = [r.name for r in results if r.outcome == NOT_PROVEN and not r.pending]
     # a threshold with nothing to judge decided nothing: never a pass (a run whose every request failed to
     # connect has no latency samples, and a rule window as short as the sampling holds no rate); a breach of
     # another threshold still decides
