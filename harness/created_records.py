@@ -7,24 +7,34 @@ step (``interrupts_held``): xdist stops a worker with a SIGINT of its own, which
 target created a record and before the ledger heard of it.
 
 Deletion knows nothing about the kinds of records: a record that cannot be deleted yet (``409``, e.g. a campaign
-that still has members) is retried after the others."""
+that still has members) is retried after the others.
+
+A run's ledgers (``run_directory``): one file per process in a directory named by the run id, so xdist workers
+write their own and the run's owner, once every worker is done (or interrupted), removes what any of them still
+lists (``remove_run_records``); the gate does it again for a suite child it had to kill."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .http_client import new_client
 from .redaction import redact
+
+if TYPE_CHECKING:
+    from .config import Target
 
 GONE = (200, 202, 204, 404, 410)  # deleted now, or already gone (the fuzzer's own DELETE)
 PASSES = 4  # deletion passes: records others depend on are deleted once those are gone
@@ -191,3 +201,39 @@ class CreatedRecords:
                     elif "removed" in entry:
                         ledger.mark_removed(str(entry["removed"]))
         return ledger
+
+
+def run_directory(run_id: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"harness-created-{run_id}"
+
+
+def process_ledger(run_id: str) -> CreatedRecords:
+    return CreatedRecords(run_directory(run_id) / f"created-{os.getpid()}.jsonl")
+
+
+def remove_run_records(run_id: str, target: Target | None) -> Removal | None:
+    """Remove what the run's ledgers still list, through the target's clients (its auth and timeouts); None
+    when the run created nothing. ``target`` None: the embedded default (no auth), still running now."""
+    directory = run_directory(run_id)
+    paths = list(directory.glob("created-*.jsonl"))
+    if not paths:
+        with contextlib.suppress(OSError):
+            directory.rmdir()  # an empty one (nothing was ever noted in it) is left by nobody
+        return None
+    ledger = CreatedRecords.read(paths)
+    backends = set(ledger.pending.values())
+    clients: dict[str, httpx.Client] = {}
+    try:
+        for backend in backends:
+            if target is not None and backend in target.backends:
+                clients[backend] = target.client(backend)
+            else:
+                clients[backend] = new_client(timeout=10)
+        removal = ledger.remove(clients)
+    finally:
+        for client in clients.values():
+            client.close()
+    if not removal.left:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(directory)
+    return removal

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import redaction, resources
+from ..created_records import remove_run_records, run_directory
 from ..pytest_plugin.allure_report import PARENT_SUITE_ENV
 from ..verdict import CheckResult, Finding, Outcome, failed, inconclusive, passed
 from .children import run_child, tail
@@ -35,6 +37,7 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
     logs = ctx.outdir / "logs"
     outcomes_file = ctx.workdir / f"outcomes-{phase}.json"
     outcomes_file.unlink(missing_ok=True)
+    run_id = uuid.uuid4().hex  # the child's run id (xdist's option), so its ledger of created records is known here
     cmd = [
         sys.executable,
         "-m",
@@ -55,6 +58,8 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
         "--tb=short",  # a long traceback prints every frame's arguments: a DSN with its password among them
         "--hypothesis-profile",
         ctx.profile.fuzz_profile,
+        "--testrunuid",
+        run_id,
     ]
     if ctx.options.allow_writes:
         cmd.append("--allow-writes")
@@ -64,7 +69,10 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
         env["HARNESS_CONFIG"] = str(ctx.config_path)
     env.pop("HARNESS_TARGET", None)  # the resolved target is passed with --target
     before = set(ctx.allure_dir.iterdir()) if ctx.allure_dir.is_dir() else set()
-    result = run_child(cmd, log=logs / f"pytest-{phase}.log", timeout_s=timeout_s, env=env)
+    try:
+        result = run_child(cmd, log=logs / f"pytest-{phase}.log", timeout_s=timeout_s, env=env)
+    finally:
+        _remove_what_the_child_left(ctx, run_id, logs / f"pytest-{phase}.log")
     for written in [result.log, *(set(ctx.allure_dir.iterdir()) - before if ctx.allure_dir.is_dir() else ())]:
         redaction.redact_file(written)  # what the suites wrote is masked as the gate's own reports are
     file_under_phase(ctx.allure_dir, phase)
@@ -90,6 +98,17 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
         tests = [t for t in data["tests"] if _in_suite(t["nodeid"], suite)]
         out.append(_judge(name, suite, tests, int(data["exitstatus"]), log_name, result.elapsed_s))
     return out
+
+
+def _remove_what_the_child_left(ctx: GateContext, run_id: str, log: Path) -> None:
+    """A child stopped at its budget or by an interrupt, killed before it could remove what it created, leaves
+    its ledger: the gate removes what that still lists, and says so at the end of the child's log."""
+    if not run_directory(run_id).exists():
+        return
+    removal = remove_run_records(run_id, ctx.target)
+    if removal is not None:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"\nharness gate: the suites' run was stopped before its clean-up; it {removal.summary()}\n")
 
 
 def _in_suite(nodeid: str, suite: str) -> bool:

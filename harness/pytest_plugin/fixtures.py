@@ -11,11 +11,10 @@ import pytest
 
 from ..config import RunSettings, Target
 from ..config.model import LOCAL
-from ..created_records import CreatedRecords
+from ..created_records import CreatedRecords, process_ledger
 from ..errors import HarnessError
 from ..fuzz.profiles import FuzzProfile, configure_pytest
 from ..targets import local_target_of
-from .created import process_ledger
 from .exchanges import ExchangeLog
 from .hooks import selected_backends
 from .keys import CONTEXT, EXCHANGES, PROFILE, RUN

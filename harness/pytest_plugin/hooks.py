@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from ..config.run import resolve_run
+from ..created_records import remove_run_records
 from ..errors import HarnessError
 from ..fuzz.contract import SAFE_METHODS
 from ..fuzz.profiles import configure_pytest, register_profiles
 from . import allure_report
-from .created import remove_run_records
 from .keys import CONTEXT, EXCHANGES, PROFILE, REMOVAL, RUN
 from .probe import probe_target
 from .shared_stack import ROLES, SharedLocalStack

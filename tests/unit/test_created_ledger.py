@@ -10,7 +10,7 @@ from threading import Thread
 
 import pytest
 
-from harness.pytest_plugin.created import process_ledger, remove_run_records, run_directory
+from harness.created_records import process_ledger, remove_run_records, run_directory
 
 
 @pytest.fixture
