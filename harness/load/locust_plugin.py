@@ -104,6 +104,9 @@ def _resolve_target(options: Any) -> Target | None:
 
 def _configure(environment: Environment) -> None:
     options: Any = environment.parsed_options
+    if options.headless and options.num_users is not None and options.num_users < 1:
+        # the load shapes read `-u` and made 0 one user: a run of no users would prove nothing
+        raise HarnessError(f"locust: -u/--users must be at least 1, got {options.num_users}")
     STATE.target = _resolve_target(options)
     check_load_allowed(STATE.target, allow_load=bool(options.allow_load))
     if STATE.target is not None and not environment.host:

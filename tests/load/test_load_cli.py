@@ -114,8 +114,10 @@ def _api_requests(url: str) -> float:
         # the master waited for ever for its two workers, which refused the option too and quit
         (["--processes", "2"], ["--p95-ms", "-1"], "harness: error: --p95-ms: must be a finite number"),
         ([], ["--load-shape", "bogus"], "harness: error: locust: argument --load-shape: invalid choice: 'bogus'"),
+        # locust's own -u after the harness's: the load shapes made 0 users one
+        ([], ["-u", "0"], "harness: error: locust: -u/--users must be at least 1, got 0"),
     ],
-    ids=["plugin option", "plugin option with --processes 2", "locust choice"],
+    ids=["plugin option", "plugin option with --processes 2", "locust choice", "no users"],
 )
 def test_a_bad_option_after_the_dashes_is_one_line_exit_2_and_sends_nothing(
     processes: list[str], after: list[str], message: str, stack: StackInfo, tmp_path: Path
