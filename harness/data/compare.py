@@ -645,10 +645,15 @@ class Comparison:
 def versions_in_checksums(source: Reader, destination: Reader, collection: str) -> bool:
     """Whether range checksums cover record versions: the source's mapping declares a version and both sides
     compute versioned checksums where the data is (the Storage Service's ``summary?versions=true``)."""
-    mapping = getattr(source, "mapping", {}).get(collection)
-    if mapping is None or mapping.version is None:
+    if not declares_version(source, collection):
         return False
     return all(getattr(r, "versions_in_checksums", lambda _c: False)(collection) for r in (source, destination))
+
+
+def declares_version(source: Reader, collection: str) -> bool:
+    """Whether the source's mapping of ``collection`` declares a record version."""
+    mapping = getattr(source, "mapping", {}).get(collection)
+    return mapping is not None and mapping.version is not None
 
 
 def _close(iterator: Iterator[Any]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from .compare import versions_in_checksums
+from .compare import declares_version, versions_in_checksums
 from .readers import Reader, ReadFailure
 from .report import EQUAL, ProblemReport
 
@@ -27,7 +27,7 @@ def verify(source: Reader, destination: Reader, collections: Sequence[str], *, c
                 f"{collection}: counts only; the source's documents are not declared in the destination's form"
             )
         versioned = comparable and versions_in_checksums(source, destination, collection)
-        if comparable and not versioned and _declares_version(source, collection):
+        if comparable and not versioned and declares_version(source, collection):
             report.notes.append(
                 f"{collection}: checksums over documents only; the destination's summary does not cover record"
                 " versions (`harness data compare` reads them)"
@@ -54,8 +54,3 @@ def verify(source: Reader, destination: Reader, collections: Sequence[str], *, c
             )
     report.elapsed_s = time.monotonic() - started
     return report
-
-
-def _declares_version(source: Reader, collection: str) -> bool:
-    mapping = getattr(source, "mapping", {}).get(collection)
-    return mapping is not None and mapping.version is not None

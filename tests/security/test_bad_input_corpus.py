@@ -173,33 +173,33 @@ CASES: dict[str, Case] = {
 }
 
 
-class _Json(BaseHTTPRequestHandler):
+class _FixedAnswer(BaseHTTPRequestHandler):
+    """Answers every GET 200 with ``body(path)`` as ``content_type`` (here: an HTML site)."""
+
+    content_type = "text/html"
+
+    def body(self, path: str) -> bytes:
+        return b"<html><body>It works!</body></html>"
+
+    def do_GET(self) -> None:
+        body = self.body(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _Json(_FixedAnswer):
     """JSON that is not Prometheus's query API: a list, or (under /partial) a success without a result."""
 
-    def do_GET(self) -> None:
-        partial = self.path.startswith("/partial")
-        body = json.dumps({"status": "success", "data": {}} if partial else [{"ok": True}]).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    content_type = "application/json"
 
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class _Html(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<html><body>It works!</body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+    def body(self, path: str) -> bytes:
+        return json.dumps({"status": "success", "data": {}} if path.startswith("/partial") else [{"ok": True}]).encode()
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,7 @@ def servers() -> Iterator[dict[str, str]]:
             conn.close()
 
     threading.Thread(target=babble, daemon=True).start()
-    html = ThreadingHTTPServer(("127.0.0.1", 0), _Html)
+    html = ThreadingHTTPServer(("127.0.0.1", 0), _FixedAnswer)
     threading.Thread(target=html.serve_forever, daemon=True).start()
     json_site = ThreadingHTTPServer(("127.0.0.1", 0), _Json)
     threading.Thread(target=json_site.serve_forever, daemon=True).start()
