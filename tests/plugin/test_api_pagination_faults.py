@@ -46,5 +46,10 @@ def test_a_page_boundary_that_skips_a_record_fails(stack_urls: dict[str, str], t
         "test_campaign_pagination_skips_and_repeats_nothing[storage]",
         "test_roster_pages_skip_and_repeat_nothing[storage]",
     }, result.stdout[-3000:]
-    assert "campaigns created for this test are not listed" in result.stdout
+    # Which records sit right after a cursor depends on the random ids: a campaign this test made (not listed)
+    # or one that was there before (listed only by the large pages). Either way the walk is caught.
+    assert (
+        "campaigns created for this test are not listed" in result.stdout
+        or "/campaigns: small pages skipped records that large pages show" in result.stdout
+    ), result.stdout[-3000:]
     assert "the roster in pages of 1 is" in result.stdout
