@@ -208,17 +208,32 @@ def check_metrics(
             before = {**dict.fromkeys(after, Counters()), **before}
             snaps = [Snapshot(0.0, before), Snapshot(t1 - t0, after)]
             moved = any(after[k].requests > before[k].requests for k in after)
+            # a counter the service does not export at all would read as zero errors: not a pass
+            absent = [m for m in (th.metrics[0], th.traffic_metric) if not _exported(text1, m)]
             reset = _reset(th, text0, text1, before, after)
-            # no traffic, or counters that restarted between the scrapes (what they counted before the restart
-            # is lost, so the increase is not the window's): nothing to judge
-            values = instant_values(th, snaps, t1 - t0) if moved and not reset else {}
+            why = None
+            if absent:
+                why = f"{backend}'s /metrics exports no {' and no '.join(absent)}: the rule cannot be evaluated"
+            elif reset:  # what the counters held before a restart is lost, so the increase is not the window's
+                why = f"the counters were reset between the two scrapes ({reset}): the window cannot be judged"
+            values = instant_values(th, snaps, t1 - t0) if moved and why is None else {}
             notes = [f"one window of {t1 - t0:.1f} s between two scrapes: the rule's for "
                      f"({format_duration(threshold.for_s)}) cannot be applied"]  # fmt: skip
             if threshold.note:
                 notes.append(threshold.note)
-            why = f"the counters were reset between the two scrapes ({reset}): the window cannot be judged"
-            checks.append(_judge(threshold, values, f"/metrics of {backend}", notes, why if reset else None))
+            checks.append(_judge(threshold, values, f"/metrics of {backend}", notes, why))
     return LatencyReport(tuple(checks), rules.not_evaluated)
+
+
+def _exported(text: str, metric: str) -> bool:
+    """Whether an exposition declares ``metric``: a sample of it, or its family (a labelled counter that never
+    counted has only its ``# TYPE`` line: zero, not absent)."""
+    for family in text_string_to_metric_families(text):
+        if any(metric == family.name + suffix for suffix in ("", "_total", "_sum", "_count", "_bucket")):
+            return True
+        if any(sample.name == metric for sample in family.samples):
+            return True
+    return False
 
 
 def _created(text: str, threshold: RuleThreshold) -> dict[tuple[str, Labels], float]:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -238,11 +239,13 @@ def test_the_gates_check_latency_beside_the_storage_run_judges_that_runs_traffic
 
 class _RestartingService:
     """A service's /metrics (prometheus_client, as the reference exports them) on a loopback port, which the test
-    restarts: its counters start again from zero, with new ``_created`` timestamps."""
+    restarts: its counters start again from zero, with new ``_created`` timestamps. ``errors=False``: a service
+    that does not export the error counter at all."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, errors: bool = True) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+        self.errors = errors
         self.start()
         service = self
 
@@ -270,7 +273,8 @@ class _RestartingService:
         time.sleep(0.01)  # a restart is later than the last start: the series' _created differ
         self.registry = CollectorRegistry()
         self.requests = Counter("character_service_requests", "", ["method", "route", "status"], registry=self.registry)
-        Counter("character_service_errors", "", ["method", "route", "status"], registry=self.registry)
+        if self.errors:
+            Counter("character_service_errors", "", ["method", "route", "status"], registry=self.registry)
         self.duration = Histogram(
             "character_service_request_duration_seconds", "", ["method", "route"], registry=self.registry
         )
@@ -312,3 +316,34 @@ def test_metrics_scrapes_across_a_restart_cannot_be_judged(tmp_path: Path) -> No
     assert report.exit_code == EXIT_INVALID
     latency = next(c for c in report.checks if c.threshold.name == "HighLatency")
     assert any("reset between the two scrapes" in n and "created anew" in n for n in latency.notes), latency.notes
+
+
+def _serve_fast(service: _RestartingService, _window_s: float) -> None:
+    service.serve(50, 0.01)
+
+
+def test_metrics_scrapes_of_a_service_without_the_error_counter_cannot_judge_the_error_rule(tmp_path: Path) -> None:
+    """A service that exports no ``character_service_errors_total`` (renamed, or never registered) read as zero
+    errors, so HighErrorRate passed on traffic it could not see. A counter that never counted still has its
+    ``# TYPE`` line (the healthy case, which passes): only an undeclared one cannot be judged."""
+    from harness.config.loader import parse_config
+    from harness.load.latency import check_metrics
+    from harness.load.thresholds import target_rules
+
+    outcomes = {}
+    for errors in (True, False):
+        service = _RestartingService(errors=errors)
+        try:
+            text = f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{service.url}"\n'
+            target = parse_config(text, "harness.toml", {}).targets["t"]
+            report = check_metrics(
+                target, target_rules(target.thresholds), ["storage"], sleep=partial(_serve_fast, service)
+            )
+        finally:
+            service.stop()
+        outcomes[errors] = ({c.threshold.name: c.outcome for c in report.checks}, report.exit_code)
+        if not errors:
+            rule = next(c for c in report.checks if c.threshold.name == "HighErrorRate")
+            assert "storage's /metrics exports no character_service_errors_total" in rule.notes[-1], rule.notes
+    assert outcomes[True] == ({"HighErrorRate": "pass", "HighLatency": "pass"}, EXIT_PASS)
+    assert outcomes[False] == ({"HighErrorRate": "no data", "HighLatency": "pass"}, EXIT_INVALID)
