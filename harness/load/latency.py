@@ -337,6 +337,15 @@ class PrometheusClient:
                 raise self._not_prometheus()
         return result
 
+    def declares(self, metric: str) -> bool | None:
+        """Whether a scraped target declares ``metric`` (its ``# TYPE`` line, even with no series yet), from the
+        metadata API; None when that API gives no answer (an older or a compatible server)."""
+        try:
+            data = self._get("/api/v1/metadata", {"metric": metric})
+        except HarnessError:
+            return None
+        return bool(data) if isinstance(data, dict) else None
+
     def query(self, expr: str, at: float) -> list[dict[str, Any]]:
         return self._result(self._get("/api/v1/query", {"query": expr, "time": f"{at:.3f}"}), "value")
 
@@ -371,6 +380,22 @@ def _has_traffic(prom: PrometheusClient, threshold: RuleThreshold, now: float) -
     return any(float(r["value"][1]) > 0 for r in prom.query(expr, now))
 
 
+def _empty_answer(prom: PrometheusClient, threshold: RuleThreshold, now: float) -> tuple[float | None, str]:
+    """A rule's query returned no series: for an error rule, zero errors when there was traffic and a target
+    declares the error counter (a labelled counter that never counted has no series, only its ``# TYPE``
+    line); otherwise no value, and why (a counter no target exports would read as zero errors)."""
+    if threshold.kind != ERROR_RATE or not _has_traffic(prom, threshold, now):
+        return None, "the query returned no series"
+    metric = threshold.metrics[0]
+    # the text format's TYPE line names a counter with _total, OpenMetrics without it
+    known = {prom.declares(name) for name in (metric, metric.removesuffix("_total"))}
+    if True in known:
+        return 0.0, "no error series: no errors in the window"
+    if None in known:
+        return None, f"the query returned no series, and Prometheus's metadata API did not say whether {metric} exists"
+    return None, f"the query returned no series: no scraped target exports {metric}"
+
+
 def check_prometheus(target: Target, rules: RuleSet, *, now: float | None = None) -> LatencyReport:
     """Query each rule's value over its last ``for`` period; firing = breaching at every step of it."""
     assert target.prometheus is not None
@@ -389,9 +414,14 @@ def check_prometheus(target: Target, rules: RuleSet, *, now: float | None = None
             if th.for_s <= 0:
                 values = {_labels(r["metric"]): float(r["value"][1]) for r in prom.query(expr, now)}
                 values = {k: v for k, v in values.items() if not math.isnan(v)}
-                if not values and th.kind == ERROR_RATE and _has_traffic(prom, th, now):
-                    values = {(): 0.0}  # no error series: no errors in the window
-                checks.append(_judge(th, values, "prometheus", notes))
+                why = None
+                if not values:
+                    zero, why = _empty_answer(prom, th, now)
+                    if zero is not None:  # a value after all: its note is a note, not why there is none
+                        values = {(): zero}
+                        notes.append(why)
+                        why = None
+                checks.append(_judge(th, values, "prometheus", notes, why))
                 continue
             step = max(1.0, th.for_s / MAX_QUERY_POINTS)
             start = now - th.for_s
@@ -421,10 +451,9 @@ def check_prometheus(target: Target, rules: RuleSet, *, now: float | None = None
             elif last:
                 worst = max(last, key=lambda k: last[k])
                 checks.append(RuleCheck(th, PASS, last[worst], _series_name(worst), "prometheus", tuple(notes)))
-            elif th.kind == ERROR_RATE and _has_traffic(prom, th, now):
-                notes.append("no error series: no errors in the window")
-                checks.append(RuleCheck(th, PASS, 0.0, None, "prometheus", tuple(notes)))
             else:
-                notes.append("the query returned no series")
-                checks.append(RuleCheck(th, NO_DATA, None, None, "prometheus", tuple(notes)))
+                zero, why = _empty_answer(prom, th, now)
+                notes.append(why)
+                outcome = NO_DATA if zero is None else PASS
+                checks.append(RuleCheck(th, outcome, zero, None, "prometheus", tuple(notes)))
     return LatencyReport(tuple(checks), rules.not_evaluated)

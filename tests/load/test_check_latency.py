@@ -347,3 +347,35 @@ def test_metrics_scrapes_of_a_service_without_the_error_counter_cannot_judge_the
             assert "storage's /metrics exports no character_service_errors_total" in rule.notes[-1], rule.notes
     assert outcomes[True] == ({"HighErrorRate": "pass", "HighLatency": "pass"}, EXIT_PASS)
     assert outcomes[False] == ({"HighErrorRate": "no data", "HighLatency": "pass"}, EXIT_INVALID)
+
+
+def test_prometheus_source_without_the_error_counter_cannot_judge_the_error_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    """No target exports ``character_service_errors_total``: the error query's empty answer meant "no errors"
+    whenever there was traffic, a pass. Prometheus's metadata API tells an error counter that never counted
+    (declared, the healthy test above) from one that does not exist (cannot judge)."""
+    service = _RestartingService(errors=False)
+    stop = threading.Event()
+
+    def serve() -> None:
+        for _ in range(60):  # bounded: at most 30 s
+            if stop.wait(0.5):
+                return
+            service.serve(20, 0.01)
+
+    worker = threading.Thread(target=serve, daemon=True)
+    worker.start()
+    try:
+        prom = prometheus(service.url)
+        time.sleep(9)
+        code, report = _check(monkeypatch, tmp_path, _config(tmp_path, service.url, prom), "--source",
+                              "prometheus", "--window", "5s", "--for", "4s")  # fmt: skip
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+        service.stop()
+    assert _outcomes(report) == {"HighErrorRate": "no data", "HighLatency": "pass"}, report
+    assert code == EXIT_INVALID
+    errors = next(c for c in report["checks"] if c["name"] == "HighErrorRate")  # type: ignore[attr-defined]
+    assert "no scraped target exports character_service_errors_total" in errors["notes"][-1], errors
