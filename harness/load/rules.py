@@ -239,7 +239,10 @@ def interpret(name: str, expr: str, for_s: float, severity: str | None = None) -
         matchers = _matchers(m.group("matchers1"))
         if isinstance(matchers, str):
             return NotEvaluated(name, flat, matchers)
-        window = parse_duration(windows.pop(), f"rule {name} range window")
+        raw = windows.pop()
+        window = parse_duration(raw, f"rule {name} range window")
+        if window <= 0:  # Prometheus refuses the rule file ("duration must be greater than 0"): so does the harness
+            raise ConfigError(f"rule {name}: the range window [{raw}] must be greater than 0; fix the rule file")
         return RuleThreshold(
             name=name,
             expr=flat,

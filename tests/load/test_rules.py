@@ -97,6 +97,8 @@ groups:
         ("groups:\n  - rules:\n      - alert: A\n", "needs an 'expr:'"),
         ("groups:\n  - rules:\n      - alert: A\n        expr: rate(x_errors_total[5m]) > 1\n        for: soon\n",
          "is not a duration"),
+        ("groups:\n  - rules:\n      - alert: A\n        expr: rate(x_errors_total[0s]) > 1\n",
+         r"rule A: the range window \[0s\] must be greater than 0"),
     ],
 )  # fmt: skip
 def test_bad_rule_files_give_one_line(text: str, message: str) -> None:
