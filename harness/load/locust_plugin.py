@@ -25,11 +25,12 @@ from locust.runners import MasterRunner, WorkerRunner
 from ..config.model import BACKENDS, LOCAL, Target, Timeouts
 from ..config.run import resolve_run
 from ..errors import HarnessError
+from ..http_client import new_client
 from ..redaction import redact
 from .rules import RuleSet, load_rules
 from .runner import check_load_allowed
 from .thresholds import EndpointSummary, RunSummary, ThresholdConfig, threshold_config
-from .traffic import run_owner
+from .traffic import OWNER_PREFIX, run_owner, sweep
 from .verdict import EXIT_INVALID, Verdict, build_verdict
 from .window import TICK_S, Counters, Snapshot, WindowEvaluator, labels_of
 
@@ -128,6 +129,9 @@ def _configure(environment: Environment) -> None:
             user_class.network_timeout = timeouts.read
             user_class.default_headers = {**(user_class.default_headers or {}), **headers}
     log.info("harness: load goes to %s", redact(environment.host or "(no host)"))
+    if options.run_owner and not options.run_owner.startswith(OWNER_PREFIX):
+        # the sweep after the run deletes by this tag: only the load's own may be one
+        raise HarnessError(f"--run-owner must start with {OWNER_PREFIX!r}, got {options.run_owner!r}")
     STATE.owner = options.run_owner or run_owner()
     STATE.writes = STATE.target is None or not STATE.target.is_production or bool(options.allow_writes)
     if STATE.target is not None and not STATE.writes:
@@ -272,10 +276,25 @@ def _finish(environment: Environment) -> Verdict | None:
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Environment, **_: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner) or STATE.started is None:
+    if isinstance(environment.runner, WorkerRunner):
         return
-    STATE.stopped = time.monotonic()
-    _finish(environment)
+    if STATE.started is not None:
+        STATE.stopped = time.monotonic()
+        _finish(environment)
+    _sweep(environment)
+
+
+def _sweep(environment: Environment) -> None:
+    """Remove what the run's write cycles left: a user stopped while its create was under way (the run's end,
+    --stop-timeout, an interrupt) never learnt the id, so its on_stop could not delete it."""
+    if not STATE.writes or not environment.host:
+        return
+    timeouts = STATE.target.timeouts if STATE.target else Timeouts()
+    headers = STATE.target.auth.headers() if STATE.target else {}
+    with new_client(base_url=environment.host, timeout=timeouts.httpx(), headers=headers) as client:
+        removed = sweep(client, STATE.owner)
+    if removed:
+        log.info("harness: removed %d record(s) of owner %s that stopped write cycles left", removed, STATE.owner)
 
 
 @events.quitting.add_listener
@@ -285,6 +304,7 @@ def _on_quitting(environment: Environment, **_: Any) -> None:
     if STATE.error:
         environment.process_exit_code = max(environment.process_exit_code or 0, 2)
         return
+    _sweep(environment)  # again: a create the stop interrupted may have been stored only after the first sweep
     if STATE.evaluator is None:
         return  # --no-thresholds
     if STATE.started is None:

@@ -5,11 +5,15 @@ so it can be told apart from real data and cleaned up."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
 from typing import Any
 
+import httpx
+
 OWNER_PREFIX = "loadtest-"
+NAME_PREFIX = "Load test "
 PAGE_LIMIT = 20
 
 # request names: the route templates the Character Service labels its metrics with
@@ -40,7 +44,7 @@ def new_character(owner: str, rng: random.Random) -> dict[str, Any]:
     """A valid ``CharacterInput`` marked as synthetic by its owner and name."""
     return {
         "owner": owner,
-        "name": f"Load test {rng.randrange(1_000_000)}",
+        "name": f"{NAME_PREFIX}{rng.randrange(1_000_000)}",
         "race": rng.choice(_RACES),
         "class": rng.choice(_CLASSES),
         "level": rng.randint(1, 20),
@@ -67,3 +71,28 @@ def ids_of(page: Any) -> list[str]:
         for item in page["items"]
         if isinstance(item, dict) and "id" in item and not str(item.get("owner", "")).startswith(OWNER_PREFIX)
     ]
+
+
+def sweep(client: httpx.Client, owner: str, max_pages: int = 20) -> int:
+    """Delete what a run with the owner tag ``owner`` left (a write cycle stopped while its create was under way
+    never learnt the record's id); returns how many. Reads at most ``max_pages`` pages, and deletes only
+    characters that carry both tags: this run's owner (``loadtest-...``) and the load's name prefix."""
+    if not owner.startswith(OWNER_PREFIX):
+        return 0
+    removed = 0
+    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
+        cursor = None
+        for _ in range(max_pages):
+            params: dict[str, Any] = {"owner": owner, "limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/characters", params=params)
+            if page.status_code != 200:
+                break
+            data = page.json()
+            for record in data["items"]:
+                ours = record.get("owner") == owner and str(record.get("name", "")).startswith(NAME_PREFIX)
+                if ours and client.delete(f"/characters/{record['id']}").status_code in (204, 404):
+                    removed += 1
+            cursor = data.get("next_cursor")
+            if cursor is None:
+                break
+    return removed
