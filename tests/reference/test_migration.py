@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -52,10 +53,28 @@ def test_import_is_idempotent_and_resumable(stack_handle: EmbeddedStack, tmp_pat
         assert again.imported == len(lines)
         summary = httpx.get(f"{url}/databases/{database}/collections/characters/summary", headers=auth).json()
         reference = httpx.get(f"{url}/databases/character_db/collections/characters/summary", headers=auth).json()
-        assert summary["count"] == reference["count"]
+        assert summary["count"] == reference["count"], _not_exported(info, export)
         assert summary == reference, "a resumed, repeated import must equal the original migration"
     finally:
         httpx.delete(f"{url}/databases/{database}", headers=auth)
+
+
+def _not_exported(info: StackInfo, export: Path | None = None) -> list[tuple[str, str, str]]:
+    """The storage backend's characters that are not in the source (id, owner, name): what another test of this
+    worker's shared stack left there, so a failure names who wrote it."""
+    if export is None:
+        export = Path(tempfile.mkdtemp()) / "export.jsonl"
+        export_data(info.source_dsn, export.parent)
+    exported = {json.loads(line)["id"] for line in export.read_text().splitlines()}
+    listed, cursor = [], None
+    for _ in range(50):
+        page = httpx.get(
+            f"{info.storage_url}/characters", params={"limit": 200, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        listed += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    return [(c["id"], c["owner"], c["name"]) for c in listed if c["id"] not in exported]
 
 
 @pytest.mark.slow  # a stack per fault
@@ -89,7 +108,7 @@ def test_bulk_import_equals_the_migration(stack_handle: EmbeddedStack) -> None:
                 httpx.get(f"{url}/databases/{db}/collections/{collection}/summary?versions=true", headers=auth).json()
                 for db in (database, "character_db")
             )
-            assert got == want, collection
+            assert got == want, (collection, _not_exported(info))
     finally:
         httpx.delete(f"{url}/databases/{database}", headers=auth)
 
