@@ -13,7 +13,7 @@ from . import data_checks, performance, preflight
 from .children import stop_all
 from .context import GateContext
 from .plan import SUITES, PlanEntry
-from .progress import Progress, locust_rate
+from .progress import Detail, Progress, locust_rate
 from .suites import run_suites
 
 
@@ -24,6 +24,7 @@ class GateRun:
     started_at: float = field(default_factory=time.time)
     elapsed_s: float = 0.0
     phase_times: dict[str, float] = field(default_factory=dict)
+    under_way: dict[str, float] = field(default_factory=dict)  # check -> when it started (monotonic)
 
     @property
     def decision(self) -> Decision:
@@ -98,6 +99,8 @@ def run_plan(ctx: GateContext, plan: list[PlanEntry], progress: Progress) -> Gat
                     if e.skip_reason
                     else inconclusive(e.planned.check, "interrupted before it finished")
                 )
+                if e.planned.check in run.under_way:  # how long it ran before the interrupt, not 0 s
+                    result = result.with_(elapsed_s=time.monotonic() - run.under_way[e.planned.check])
                 run.results.append(result)
         progress.note("interrupted: the checks under way were stopped and cleaned up")
     # a phase records its skipped checks before the ones it runs: reports list them in the runbook's order
@@ -107,9 +110,16 @@ def run_plan(ctx: GateContext, plan: list[PlanEntry], progress: Progress) -> Gat
     return run
 
 
+def _start(run: GateRun, progress: Progress, checks: list[str], budget_s: float, detail: Detail | None = None) -> None:
+    started = time.monotonic()
+    run.under_way.update(dict.fromkeys(checks, started))
+    progress.start(", ".join(checks), budget_s, detail)
+
+
 def _record(run: GateRun, progress: Progress, result: CheckResult, entry: PlanEntry) -> None:
     if entry.report_only:
         result = result.with_(report_only=True)
+    run.under_way.pop(result.check, None)
     run.results.append(result)
     progress.result(result)
 
@@ -138,12 +148,12 @@ def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: Gate
             continue
         if e.planned.check == "data.compare":  # the one long in-process check: a live figure for the progress line
             tracker = data_checks.CompareTracker()
-            progress.start(e.planned.check, e.budget_s, tracker.detail)
+            _start(run, progress, [e.planned.check], e.budget_s, tracker.detail)
             _record(run, progress, _over_budget(data_checks.compare_data(ctx, e.budget_s, tracker), e), e)
             continue
         runner = _single(ctx, e.planned.check)
         assert runner is not None, e.planned.check
-        progress.start(e.planned.check, e.budget_s)
+        _start(run, progress, [e.planned.check], e.budget_s)
         result = _over_budget(runner(), e)
         _record(run, progress, result, e)
         if e.planned.check == "preflight.reachable" and result.outcome is not Outcome.PASS:
@@ -158,7 +168,7 @@ def _run_phase(ctx: GateContext, phase: str, entries: list[PlanEntry], run: Gate
                 suite_entries.append(e)
     if suite_entries:
         budget = max(e.budget_s for e in suite_entries)
-        progress.start(", ".join(e.planned.check for e in suite_entries), budget)
+        _start(run, progress, [e.planned.check for e in suite_entries], budget)
         results = run_suites(ctx, phase, [(e.planned.name, SUITES[e.planned.check]) for e in suite_entries], budget)
         for e, result in zip(suite_entries, results, strict=True):
             _record(run, progress, result, e)
@@ -176,7 +186,9 @@ def _run_performance(ctx: GateContext, todo: list[PlanEntry], run: GateRun, prog
             continue
         backend = check.removeprefix("performance.load_")
         live = locust_rate(performance.load_prefix(ctx, backend)) if check != "performance.compare" else None
-        progress.start(check, e.budget_s, live)
+        _start(run, progress, [check], e.budget_s, live)
+        if check == "performance.load_storage" and latency is not None and probe is not None:
+            run.under_way[latency.planned.check] = run.under_way[check]  # the probe runs beside the load
         if check == "performance.load_storage":
             result = performance.load_run(ctx, "storage", during=probe)
         else:
@@ -190,5 +202,5 @@ def _run_performance(ctx: GateContext, todo: list[PlanEntry], run: GateRun, prog
             _record(run, progress, lat, latency)
             latency = None
     if latency is not None:
-        progress.start(latency.planned.check, latency.budget_s)
+        _start(run, progress, [latency.planned.check], latency.budget_s)
         _record(run, progress, performance.check_latency(ctx), latency)

@@ -68,3 +68,7 @@ def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(
     assert "verdict: INCONCLUSIVE (interrupted)" in out
     unfinished = [c for c in verdict["checks"] if c["summary"] == "interrupted before it finished"]
     assert unfinished and all(c["outcome"] == "inconclusive" for c in unfinished)
+    # the suites under way ran for the 4 s before the signal (they showed 0.0 s); later phases never started
+    running = [c for c in unfinished if c["check"].startswith("endpoints.")]
+    assert running and all(c["elapsed_s"] >= 3 for c in running), running
+    assert all(c["elapsed_s"] == 0 for c in unfinished if c not in running), unfinished
