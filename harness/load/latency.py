@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from ..config import Target
@@ -143,15 +144,19 @@ class LatencyReport:
 SCRAPE_ROUTES = ("/metrics", "/health")  # our own scrapes and probes: not the service's traffic
 
 
-def parse_metrics(text: str, threshold: RuleThreshold) -> dict[Labels, Counters]:
+def parse_exposition(text: str) -> list[Metric]:
+    """One scrape's metric families, parsed once for every rule that reads them."""
+    try:
+        return list(text_string_to_metric_families(text))
+    except ValueError as exc:
+        raise HarnessError(f"/metrics is not Prometheus text format ({exc}); is this the Character Service?") from None
+
+
+def parse_metrics(families: list[Metric], threshold: RuleThreshold) -> dict[Labels, Counters]:
     """The counters a threshold reads, per (method, route), from one Prometheus text exposition; other labels
     (``status``) are summed; the /metrics and /health routes (the check's own scrapes) are left out."""
     wanted = {"a": threshold.metrics[0], "b": threshold.traffic_metric}
     sums: dict[Labels, dict[str, float]] = {}
-    try:
-        families = list(text_string_to_metric_families(text))
-    except ValueError as exc:
-        raise HarnessError(f"/metrics is not Prometheus text format ({exc}); is this the Character Service?") from None
     for family in families:
         for sample in family.samples:
             for slot, name in wanted.items():
@@ -201,16 +206,17 @@ def check_metrics(
     checks = []
     for backend in backends:
         (t0, text0), (t1, text1) = first[backend], second[backend]
+        scrape0, scrape1 = parse_exposition(text0), parse_exposition(text1)
         for threshold in rules.thresholds:
             th = threshold.with_timing(t1 - t0, None, "the time between the two scrapes")
-            before, after = parse_metrics(text0, th), parse_metrics(text1, th)
+            before, after = parse_metrics(scrape0, th), parse_metrics(scrape1, th)
             # a labelled series appears with its first request: absent from the first scrape means zero then
             before = {**dict.fromkeys(after, Counters()), **before}
             snaps = [Snapshot(0.0, before), Snapshot(t1 - t0, after)]
             moved = any(after[k].requests > before[k].requests for k in after)
             # a counter the service does not export at all would read as zero errors: not a pass
-            absent = [m for m in (th.metrics[0], th.traffic_metric) if not _exported(text1, m)]
-            reset = _reset(th, text0, text1, before, after)
+            absent = [m for m in (th.metrics[0], th.traffic_metric) if not _exported(scrape1, m)]
+            reset = _reset(th, scrape0, scrape1, before, after)
             why = None
             if absent:
                 why = f"{backend}'s /metrics exports no {' and no '.join(absent)}: the rule cannot be evaluated"
@@ -225,10 +231,10 @@ def check_metrics(
     return LatencyReport(tuple(checks), rules.not_evaluated)
 
 
-def _exported(text: str, metric: str) -> bool:
+def _exported(families: list[Metric], metric: str) -> bool:
     """Whether an exposition declares ``metric``: a sample of it, or its family (a labelled counter that never
     counted has only its ``# TYPE`` line: zero, not absent)."""
-    for family in text_string_to_metric_families(text):
+    for family in families:
         if any(metric == family.name + suffix for suffix in ("", "_total", "_sum", "_count", "_bucket")):
             return True
         if any(sample.name == metric for sample in family.samples):
@@ -236,14 +242,14 @@ def _exported(text: str, metric: str) -> bool:
     return False
 
 
-def _created(text: str, threshold: RuleThreshold) -> dict[tuple[str, Labels], float]:
+def _created(families: list[Metric], threshold: RuleThreshold) -> dict[tuple[str, Labels], float]:
     """The ``_created`` timestamps (OpenMetrics; prometheus_client exports them) of the counters a rule reads."""
     bases = {
         m.removesuffix("_total").removesuffix("_sum").removesuffix("_count")
         for m in (threshold.metrics[0], threshold.traffic_metric)
     }
     out: dict[tuple[str, Labels], float] = {}
-    for family in text_string_to_metric_families(text):
+    for family in families:
         for sample in family.samples:
             if sample.name.endswith("_created") and sample.name.removesuffix("_created") in bases:
                 out[(sample.name, tuple(sorted(sample.labels.items())))] = float(sample.value)
@@ -251,7 +257,11 @@ def _created(text: str, threshold: RuleThreshold) -> dict[tuple[str, Labels], fl
 
 
 def _reset(
-    threshold: RuleThreshold, text0: str, text1: str, before: dict[Labels, Counters], after: dict[Labels, Counters]
+    threshold: RuleThreshold,
+    scrape0: list[Metric],
+    scrape1: list[Metric],
+    before: dict[Labels, Counters],
+    after: dict[Labels, Counters],
 ) -> str | None:
     """Why the counters a rule reads were reset between two scrapes (a counter went down, or a series was
     created anew: the service restarted), or None."""
@@ -261,7 +271,7 @@ def _reset(
             a.requests < b.requests or a.failures < b.failures or a.duration_sum_s < b.duration_sum_s
         ):
             return f"a counter of {describe_labels(key)} went down"
-    created0, created1 = _created(text0, threshold), _created(text1, threshold)
+    created0, created1 = _created(scrape0, threshold), _created(scrape1, threshold)
     for series, t in created1.items():
         if series in created0 and created0[series] != t:
             return f"{series[0]} of {describe_labels(series[1]) or 'all'} was created anew"
