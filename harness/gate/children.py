@@ -1,6 +1,11 @@
 """Child processes of a gate run (pytest suites, locust), bounded in time and stopped cleanly: each runs in a
 process group of its own, so an interrupt or an overrun reaches everything it started; SIGINT first (pytest and
-locust then run their clean-up: synthetic records swept, their own records deleted), SIGKILL after a grace."""
+locust then run their clean-up: synthetic records swept, their own records deleted), SIGKILL after a grace.
+
+A child starts with SIGINT at its default disposition whatever the gate's own is: a gate started as a background
+job of a non-interactive shell (a CI script's ``harness gate &``) inherits SIGINT ignored, and an ignored signal
+stays ignored across exec, so its children would ignore the gate's SIGINT and run on until the SIGKILL. (No
+terminal's Ctrl-C reaches a child: it runs in a session of its own.)"""
 
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ def run_child(
             env=dict(env or os.environ),
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=_default_sigint if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else None,
         )
         with _LOCK:
             _RUNNING.add(proc)
@@ -60,6 +66,11 @@ def run_child(
             with _LOCK:
                 _RUNNING.discard(proc)
     return ChildResult(proc.returncode, timed_out, time.monotonic() - started, log)
+
+
+def _default_sigint() -> None:
+    """In the forked child before exec (only when the gate ignores SIGINT): the one call made there."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop(proc: subprocess.Popen[bytes], grace_s: float = GRACE_S) -> None:

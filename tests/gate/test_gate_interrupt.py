@@ -16,6 +16,8 @@ import psutil  # type: ignore[import-untyped]
 import pytest
 from gate_helpers import VERDICT_SCHEMA, gate_env, private_tmpdir
 
+from harness.gate import children
+
 pytestmark = pytest.mark.slow
 
 
@@ -72,3 +74,54 @@ def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(
     running = [c for c in unfinished if c["check"].startswith("endpoints.")]
     assert running and all(c["elapsed_s"] >= 3 for c in running), running
     assert all(c["elapsed_s"] == 0 for c in unfinished if c not in running), unfinished
+
+
+def test_a_gate_started_ignoring_sigint_still_stops_its_suite_child_at_once(tmp_path: Path, private_tmp: Path) -> None:
+    """A gate started as a background job of a non-interactive shell (a CI script's ``harness gate &``) inherits
+    SIGINT ignored, and is stopped with SIGTERM. It stops its pytest child with SIGINT: the child must not have
+    inherited the ignored SIGINT (it ran on, deaf to it, until the SIGKILL 30 s later, and cleaned up nothing
+    itself): pytest stops at once, reports the KeyboardInterrupt and removes what it created."""
+    reports = tmp_path / "reports"
+    gate = ["gate", "--characters", "40", "--only", "endpoints", "--reports", str(reports)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", *gate],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=gate_env(TMPDIR=str(private_tmp)),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # what the shell does for a background job
+    )
+    try:
+        deadline = time.monotonic() + 240
+        log: Path | None = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            log = next(reports.glob("gate-*/logs/pytest-endpoints.log"), None)
+            if log is not None and "." in log.read_text(encoding="utf-8", errors="replace"):
+                break  # the endpoint suites' tests are under way
+            time.sleep(0.2)
+        assert log is not None and proc.poll() is None, "the endpoint suites' pytest child was not seen running"
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+        took = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 4, out[-3000:]
+    text = log.read_text(encoding="utf-8", errors="replace")
+    # pytest itself stopped on the gate's SIGINT and cleaned up; the gate did not have to kill it after the grace
+    assert "KeyboardInterrupt" in text, text[-3000:]
+    assert "stopped before its clean-up" not in text, text[-3000:]
+    assert took < children.GRACE_S, f"the gate took {took:.0f} s to stop: its child waited for the SIGKILL"
+    _gone, alive = psutil.wait_procs(tree, timeout=15)
+    assert not alive, f"left running: {[' '.join(p.cmdline())[:120] for p in alive]}"
+    assert not [p.name for p in private_tmp.iterdir() if p.name.startswith("harness-")]
+    verdict = json.loads(next(reports.glob("gate-*/verdict.json")).read_text(encoding="utf-8"))
+    assert verdict["interrupted"] is True and verdict["verdict"] == "INCONCLUSIVE"
+    endpoints = [c for c in verdict["checks"] if c["check"].startswith("endpoints.")]
+    assert endpoints and all(
+        c["outcome"] == "inconclusive" and c["summary"] == "interrupted before it finished" for c in endpoints
+    ), endpoints
