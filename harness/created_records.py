@@ -58,21 +58,22 @@ def created_url(request_url: str, status: int, headers: Mapping[str, Any], body:
 
 
 @contextlib.contextmanager
-def interrupts_held() -> Iterator[None]:
+def interrupts_held(*, deliver: bool = True) -> Iterator[list[int]]:
     """Hold a SIGINT that arrives inside the block until the block ends, then act on it as it would have been
     (KeyboardInterrupt under Python's default handler). Around "send a request that may create a record, note
     its answer": the request is bounded by the target's read timeout, so Ctrl-C is late by at most that. Outside
-    the main thread (where no signal arrives) it holds nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    the main thread (where no signal arrives) it holds nothing. Yields the signals held; ``deliver=False`` drops
+    them at the end (a clean-up at the very end of a run: the caller reports the interrupt itself)."""
     received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
-        yield
+        yield received
     finally:
         signal.signal(signal.SIGINT, previous)
-        if received:
+        if received and deliver:
             if callable(previous):
                 previous(signal.SIGINT, None)
             elif previous == signal.SIG_DFL:

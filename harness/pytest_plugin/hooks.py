@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from ..config.run import resolve_run
-from ..created_records import remove_run_records
+from ..created_records import interrupts_held, remove_run_records
 from ..errors import HarnessError
 from ..fuzz.contract import SAFE_METHODS
 from ..fuzz.profiles import configure_pytest, register_profiles
 from . import allure_report
-from .keys import CONTEXT, EXCHANGES, PROFILE, REMOVAL, RUN
+from .keys import CONTEXT, EXCHANGES, HELD_INTERRUPT, PROFILE, REMOVAL, RUN
 from .probe import probe_target
 from .shared_stack import ROLES, SharedLocalStack
 from .suites import SUITES, suite_of
@@ -206,15 +206,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if getattr(config, "workerinput", None) is None and CONTEXT in config.stash:
         run = config.stash[CONTEXT]
         settings, target = run.settings, run.named
-        # every worker is done (or interrupted): remove what the fuzzing suites created and did not remove yet
-        removal = remove_run_records(config.stash[RUN][0], target)
-        if removal is not None:
-            config.stash[REMOVAL] = removal
-        if target is not None and (settings.allow_writes or not target.is_production):
-            # and sweep synthetic records an interrupted test could not remove
-            for backend in selected_backends(config):
-                with target.client(backend) as http:
-                    sweep(http)
+        # a Ctrl-C (or the gate's SIGINT) now would stop the clean-up half-way and leave records behind: it waits
+        # for the clean-up (each request bounded by the target's timeouts), and the run ends as interrupted
+        with interrupts_held(deliver=False) as held:
+            # every worker is done (or interrupted): remove what the fuzzing suites created and did not remove yet
+            removal = remove_run_records(config.stash[RUN][0], target)
+            if removal is not None:
+                config.stash[REMOVAL] = removal
+            if target is not None and (settings.allow_writes or not target.is_production):
+                # and sweep synthetic records an interrupted test could not remove
+                for backend in selected_backends(config):
+                    with target.client(backend) as http:
+                        sweep(http)
+        if held:
+            config.stash[HELD_INTERRUPT] = True
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
         allure_report.write_environment(
             config,
             {
@@ -227,6 +233,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.stash.get(HELD_INTERRUPT, False):
+        terminalreporter.write_line("harness: interrupted during the end-of-run clean-up, which was finished first")
     if REMOVAL in config.stash:
         where = f" on target {config.stash[CONTEXT].target_name}"
         terminalreporter.write_line(f"harness: this run {config.stash[REMOVAL].summary(where)}")

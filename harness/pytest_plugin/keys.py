@@ -13,4 +13,5 @@ CONTEXT = pytest.StashKey[RunContext]()  # targets file, settings and target: th
 RUN = pytest.StashKey[tuple[str, int]]()  # xdist's testrunuid (ours without xdist), the pid owning the run
 EXCHANGES = pytest.StashKey[ExchangeLog]()  # an item's recorded HTTP exchanges, attached when it fails
 PROFILE = pytest.StashKey[FuzzProfile]()  # the fuzz profile, when the run fuzzes
+HELD_INTERRUPT = pytest.StashKey[bool]()  # a Ctrl-C that waited for the end-of-run clean-up
 REMOVAL = pytest.StashKey[Removal]()  # what the run's ledger of created records held, and what was removed
