@@ -34,13 +34,19 @@ def test_sampled_reads_agree(backend_clients: dict[str, httpx.Client]) -> None:
         cursor = page["next_cursor"]
         if cursor is None:
             break
+    if not ids:  # no read to compare: the backends' agreement is not shown by agreeing on nothing
+        pytest.skip("the legacy backend lists no character: there is no read to compare across the backends")
     sample = random.Random(len(ids)).sample(ids, min(SAMPLE, len(ids)))
     differing: list[dict[str, Any]] = []
+    unread: list[str] = []
     for character_id in sample:
         a = legacy.get(f"/characters/{character_id}")
         b = storage.get(f"/characters/{character_id}")
-        if (a.status_code, a.json()) != (b.status_code, b.json()):
+        if a.status_code != 200 or b.status_code != 200:  # two equal error answers read no data
+            unread.append(f"{character_id}: legacy answered {a.status_code}, storage {b.status_code}")
+        elif a.json() != b.json():
             differing.append({"id": character_id, "legacy": a.json(), "storage": b.json()})
+    assert unread == [], f"{len(unread)} of {len(sample)} listed characters could not be read, e.g. {unread[0]}"
     assert differing == [], f"{len(differing)} of {len(sample)} sampled characters differ, e.g. {differing[0]}"
 
 
