@@ -11,6 +11,7 @@ import psycopg
 
 from ..errors import HarnessError
 from ..http_client import new_client
+from ..load.latency import exports
 from ..load.thresholds import target_rules
 from ..redaction import redact
 from ..verdict import CheckResult, Finding, failed, inconclusive, passed, skipped
@@ -167,7 +168,12 @@ def metrics_exported(ctx: GateContext) -> CheckResult:
             if status != 200:
                 missing.append(Finding(f"GET /metrics on {name}", f"HTTP {status}"))
                 continue
-            present = [m for m in metric_names if m in text]
+            # by exact name (a namespaced myco_character_service_errors_total is not what the rules read)
+            try:
+                present = [m for m in metric_names if exports(text, m)]
+            except ValueError:
+                missing.append(Finding(f"GET /metrics on {name}", "not Prometheus text format"))
+                continue
             seen[name] = present
             missing.extend(Finding(f"{m} on {name}", "not exported") for m in metric_names if m not in present)
     if not metric_names:

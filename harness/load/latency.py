@@ -210,7 +210,7 @@ def check_metrics(
             # traffic the rule can judge: requests on the series it reads (its matchers), not on any route
             moved = any(after[k].requests > before[k].requests for k in after if th.matches(dict(k)))
             # a counter the service does not export at all would read as zero errors: not a pass
-            absent = [m for m in (th.metrics[0], th.traffic_metric) if not _exported(text1, m)]
+            absent = [m for m in (th.metrics[0], th.traffic_metric) if not exports(text1, m)]
             reset = _reset(th, text0, text1, before, after)
             why = None
             if absent:
@@ -228,9 +228,23 @@ def check_metrics(
     return LatencyReport(tuple(checks), rules.not_evaluated)
 
 
-def _exported(text: str, metric: str) -> bool:
-    """Whether an exposition declares ``metric``: a sample of it, or its family (a labelled counter that never
-    counted has only its ``# TYPE`` line: zero, not absent)."""
+def exposition_names(text: str) -> set[str]:
+    """The metric names of a Prometheus text exposition: sample names (``name{labels} value``) and the names in
+    ``# TYPE`` / ``# HELP`` lines (a labelled counter nothing has incremented yet has no sample). Names as written,
+    so a suffix (``_bucket``) is a name only where a sample has it; no name is found inside another."""
+    names = set()
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "#" and parts[1] in ("TYPE", "HELP"):
+            names.add(parts[2])
+        elif parts and not line.startswith("#"):
+            names.add(line.split("{", 1)[0].split(" ", 1)[0])
+    return names
+
+
+def exports(text: str, metric: str) -> bool:
+    """Whether an exposition declares ``metric`` by its exact name: a sample of it, or its family (a labelled
+    counter that never counted has only its ``# TYPE`` line: zero, not absent). ValueError: not Prometheus text."""
     for family in text_string_to_metric_families(text):
         if any(metric == family.name + suffix for suffix in ("", "_total", "_sum", "_count", "_bucket")):
             return True

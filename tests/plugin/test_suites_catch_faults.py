@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,44 @@ def test_staging_reads_of_a_target_that_lists_no_character_compare_nothing(tmp_p
         result = run_pytest("suites/staging", "-q", "-rs", "--alluredir", str(tmp_path / "allure"), config=config)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "1 skipped" in result.stdout and "lists no character" in result.stdout, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize(("prefix", "passes"), [("", True), ("myco_", False)])
+def test_staging_metrics_are_found_by_their_exact_names(tmp_path: Path, prefix: str, passes: bool) -> None:
+    """A name found anywhere in /metrics passed: namespaced metrics (``myco_character_service_errors_total``) are
+    not the ones the guide's alert rules read, which would never fire on them."""
+    exposition = (
+        f"# HELP {prefix}character_service_requests_total Requests\n"
+        f"# TYPE {prefix}character_service_requests_total counter\n"
+        f'{prefix}character_service_requests_total{{method="GET",route="/characters",status="200"}} 5.0\n'
+        f"# HELP {prefix}character_service_errors_total Errors\n"
+        f"# TYPE {prefix}character_service_errors_total counter\n"
+        f"# TYPE {prefix}character_service_request_duration_seconds histogram\n"
+        f'{prefix}character_service_request_duration_seconds_bucket{{method="GET",route="/characters",le="+Inf"}} 5.0\n'
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            metrics = self.path == "/metrics"
+            body = exposition if metrics else b'{"status": "ok", "items": [], "next_cursor": null}'
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain" if metrics else "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        config = backends_targets(tmp_path / "harness.toml", {"legacy": url})
+        result = run_pytest("suites/staging/test_staging.py::test_metrics_exported", "-q",
+                            "--alluredir", str(tmp_path / "allure"), config=config)  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (result.returncode == 0) is passes, result.stdout[-3000:]
+    assert ("1 passed" if passes else "1 failed") in result.stdout, result.stdout[-3000:]
