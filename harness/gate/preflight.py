@@ -9,6 +9,7 @@ import time
 import httpx
 import psycopg
 
+from ..contracts import STORAGE_SERVICE, violations
 from ..errors import HarnessError
 from ..http_client import new_client
 from ..load.latency import exports
@@ -139,6 +140,18 @@ def database_provisioned(ctx: GateContext) -> CheckResult:
     if status is None:
         return inconclusive("preflight.character_db", f"the Storage Service did not answer: {text}")
     if status == 200:
+        # the contract's Database, naming this one: a 200 of some other server (a catch-all page) shows nothing
+        wrong = violations(body, "Database", STORAGE_SERVICE) if isinstance(body, dict) else ["not a JSON object"]
+        name = body.get("name") if isinstance(body, dict) else None
+        if not wrong and name != dest.database:
+            wrong = [f"name {name!r}"]
+        if wrong:
+            return inconclusive(
+                "preflight.character_db",
+                f"GET /databases/{dest.database} answered 200 but not with the database ({wrong[0]}): is"
+                f" [targets.{ctx.target.name}.destination] url the Storage Service?",
+                evidence={"status_code": status, "body": text[:200]},
+            )
         return passed("preflight.character_db", f"database {dest.database} exists", evidence={"database": body})
     if status == 404:
         return failed(
