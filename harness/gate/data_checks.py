@@ -248,6 +248,15 @@ def stop_migration(ctx: GateContext) -> CheckResult:
         shutil.copyfile(export_file, copy)
         scripts.cleanup_storage()
         before = destination()
+        held = sum(v["count"] for v in before.values())
+        if held:  # an import that went on would rewrite records already there: the counts could not show it
+            return inconclusive(
+                "rollback.stop",
+                f"the destination still held {held} records after cleanup_storage, so an import that ignored the"
+                " stop would not show; see rollback.cleanup",
+                figure=f"{held} records before",
+                evidence={"destination_before": before},
+            )
         scripts.stop_migration(copy)
         try:
             result = scripts.import_export(copy)

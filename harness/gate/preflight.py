@@ -9,8 +9,10 @@ import time
 import httpx
 import psycopg
 
+from ..contracts import STORAGE_SERVICE, violations
 from ..errors import HarnessError
 from ..http_client import new_client
+from ..load.latency import exports, parse_exposition
 from ..load.thresholds import target_rules
 from ..redaction import redact
 from ..verdict import CheckResult, Finding, failed, inconclusive, passed, skipped
@@ -138,6 +140,18 @@ def database_provisioned(ctx: GateContext) -> CheckResult:
     if status is None:
         return inconclusive("preflight.character_db", f"the Storage Service did not answer: {text}")
     if status == 200:
+        # the contract's Database, naming this one: a 200 of some other server (a catch-all page) shows nothing
+        wrong = violations(body, "Database", STORAGE_SERVICE) if isinstance(body, dict) else ["not a JSON object"]
+        name = body.get("name") if isinstance(body, dict) else None
+        if not wrong and name != dest.database:
+            wrong = [f"name {name!r}"]
+        if wrong:
+            return inconclusive(
+                "preflight.character_db",
+                f"GET /databases/{dest.database} answered 200 but not with the database ({wrong[0]}): is"
+                f" [targets.{ctx.target.name}.destination] url the Storage Service?",
+                evidence={"status_code": status, "body": text[:200]},
+            )
         return passed("preflight.character_db", f"database {dest.database} exists", evidence={"database": body})
     if status == 404:
         return failed(
@@ -167,7 +181,13 @@ def metrics_exported(ctx: GateContext) -> CheckResult:
             if status != 200:
                 missing.append(Finding(f"GET /metrics on {name}", f"HTTP {status}"))
                 continue
-            present = [m for m in metric_names if m in text]
+            # by exact name (a namespaced myco_character_service_errors_total is not what the rules read)
+            try:
+                families = parse_exposition(text)
+            except HarnessError:
+                missing.append(Finding(f"GET /metrics on {name}", "not Prometheus text format"))
+                continue
+            present = [m for m in metric_names if exports(families, m)]
             seen[name] = present
             missing.extend(Finding(f"{m} on {name}", "not exported") for m in metric_names if m not in present)
     if not metric_names:

@@ -27,8 +27,9 @@ def _message(report: pytest.TestReport) -> str:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    failed_setup = report.when == "setup" and report.outcome != "passed"
-    if report.when == "call" or failed_setup or (report.when == "teardown" and report.outcome == "failed"):
+    # the call of every test, and every setup or teardown that did not pass; and any other report that did not
+    # pass: xdist reports a test whose worker crashed under it with ``when == "???"`` (pytest counts it failed)
+    if report.when == "call" or report.outcome != "passed":
         outcome: str = report.outcome
         if report.when != "call" and report.outcome == "failed":
             outcome = "error"

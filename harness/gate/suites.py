@@ -2,8 +2,10 @@
 and targets file handed down, never re-resolved), with the gate's Allure directory and phase as parent suite;
 ``pytest_outcomes`` writes every test's outcome as JSON, and this module turns it into one CheckResult per suite.
 
-A suite passes when at least one test passed and none failed; fails when any test failed or errored; cannot
-decide when it was stopped (budget, interrupt), could not start (usage error, unreachable target) or ran no test.
+A suite passes when at least one test passed, none failed and pytest finished (exit 0); fails when any test
+failed or errored (a worker that crashed under a test included); cannot decide when it was stopped (budget,
+interrupt, ``pytest.exit``, an internal error: the tests that passed before decided nothing), could not start
+(usage error, unreachable target), exited failed with no failure recorded, or ran no test.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .pytest_outcomes import OUTCOMES_ENV
 
 MAX_FINDINGS = 30
 MAX_DETAIL = 400  # a finding's first line; the whole message stays in verdict.json's evidence
+BAD = ("failed", "error", "xpassed")  # a test's outcomes (``pytest_outcomes``) that fail the suite
 
 
 def suite_path(suite: str) -> Path:
@@ -95,9 +98,20 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
             why = redaction.redact(tail(result.log, 3)) or f"pytest exited {result.returncode}"
             out.append(inconclusive(name, f"the suite could not run: {why}", files=(log_name,)))
             continue
-        tests = [t for t in data["tests"] if _in_suite(t["nodeid"], suite)]
-        out.append(_judge(name, suite, tests, int(data["exitstatus"]), log_name, result.elapsed_s))
+        out.append(judge(name, suite, data, log_name, result.elapsed_s))
     return out
+
+
+def _explained(exitstatus: int, tests: list[dict[str, Any]]) -> bool:
+    """Whether the outcomes recorded account for pytest's exit status: 0 (every test ran), 1 with a test recorded
+    as failed (in any suite of the child), 5 with none recorded (nothing collected). Any other status (interrupted,
+    internal error, usage error, ``pytest.exit``), or a 1 without a recorded failure, means tests were not run or
+    failed unseen: the tests that passed before it decided nothing about the suite."""
+    if exitstatus == 0:
+        return True
+    if exitstatus == 1:
+        return any(t["outcome"] in BAD for t in tests)
+    return exitstatus == 5 and not tests
 
 
 def _remove_what_the_child_left(ctx: GateContext, run_id: str, log: Path) -> None:
@@ -116,14 +130,17 @@ def _in_suite(nodeid: str, suite: str) -> bool:
     return "suites" in parts and parts.index("suites") + 1 < len(parts) and parts[parts.index("suites") + 1] == suite
 
 
-def _judge(
-    check: str, suite: str, tests: list[dict[str, Any]], exitstatus: int, log: str, elapsed: float
-) -> CheckResult:
+def judge(check: str, suite: str, outcomes: dict[str, Any], log: str, elapsed: float) -> CheckResult:
+    """One suite's check from the outcomes ``pytest_outcomes`` wrote for the child that ran it (and maybe other
+    suites beside it)."""
+    tests = [t for t in outcomes["tests"] if _in_suite(t["nodeid"], suite)]
+    exitstatus = int(outcomes["exitstatus"])
+    explained = _explained(exitstatus, outcomes["tests"])
     counts: dict[str, int] = {}
     for t in tests:
         counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1
     figure = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no tests"
-    bad = [t for t in tests if t["outcome"] in ("failed", "error", "xpassed")]
+    bad = [t for t in tests if t["outcome"] in BAD]
     evidence = {"suite": f"suites/{suite}", "counts": counts, "pytest_exitstatus": exitstatus}
     common: dict[str, Any] = {"figure": figure, "evidence": evidence, "files": (log,), "elapsed_s": elapsed}
     if bad:
@@ -142,8 +159,13 @@ def _judge(
             limit="0 failed",
             **common,
         )
-    if exitstatus not in (0, 5) and not counts.get("passed"):
-        return inconclusive(check, f"pytest stopped (exit {exitstatus}) before deciding", **common)
+    if not explained:
+        why = (
+            "pytest exited failed (exit 1) with no failed test recorded"
+            if exitstatus == 1
+            else f"pytest stopped (exit {exitstatus}) before deciding"
+        )
+        return inconclusive(check, why, **common)
     if not counts.get("passed"):
         reasons = sorted({t["message"] for t in tests if t["outcome"] == "skipped" and t["message"]})
         return CheckResult(

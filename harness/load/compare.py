@@ -150,11 +150,12 @@ class Comparison:
             a, b = f["legacy"][key], f["storage"][key]
             fmt = "{:>12.4f}" if key == "error_ratio" else "{:>12.1f}" if isinstance(a, float) else "{:>12}"
             lines.append(f"{label:22}" + fmt.format(a) + fmt.format(b))
-        t = f["test"]
-        lines.append(
-            f"Mann-Whitney U (storage > legacy x {1 + t['max_slowdown']:.2f}): U={t['u']:.0f}, z={t['z']:.2f}, "
-            f"p={t['p']:.3g}, P(storage > scaled legacy)={t['effect']:.3f}; alpha {t['alpha']}"
-        )
+        t = f.get("test")  # none when a run was invalid: nothing was tested
+        if t is not None:
+            lines.append(
+                f"Mann-Whitney U (storage > legacy x {1 + t['max_slowdown']:.2f}): U={t['u']:.0f}, z={t['z']:.2f}, "
+                f"p={t['p']:.3g}, P(storage > scaled legacy)={t['effect']:.3f}; alpha {t['alpha']}"
+            )
         lines.extend(f"reason: {r}" for r in self.reasons)
         return "\n".join(lines) + "\n"
 
@@ -199,6 +200,13 @@ def compare_runs(legacy: dict[str, Any], storage: dict[str, Any], settings: Comp
     figures: dict[str, Any] = {"legacy": a, "storage": b}
     invalid = [f"{name}: {r}" for name, side in (("legacy", a), ("storage", b)) for r in side["generator_invalid"]]
     invalid += [f"{name}: no requests" for name, side in (("legacy", a), ("storage", b)) if not side["requests"]]
+    # every request failed (a backend down: connection refused): the latencies are the failures', no answer's
+    invalid += [
+        f"{name}: no request succeeded ({side['failures']} of {side['requests']} failed), so no answer's latency"
+        " to compare"
+        for name, side in (("legacy", a), ("storage", b))
+        if side["requests"] and side["failures"] >= side["requests"]
+    ]
     x = settings.max_slowdown
     if invalid:
         return Comparison("invalid", "cannot compare: a run is invalid", figures, tuple(invalid))

@@ -213,15 +213,18 @@ def check_metrics(
             # a labelled series appears with its first request: absent from the first scrape means zero then
             before = {**dict.fromkeys(after, Counters()), **before}
             snaps = [Snapshot(0.0, before), Snapshot(t1 - t0, after)]
-            moved = any(after[k].requests > before[k].requests for k in after)
+            # traffic the rule can judge: requests on the series it reads (its matchers), not on any route
+            moved = any(after[k].requests > before[k].requests for k in after if th.matches(dict(k)))
             # a counter the service does not export at all would read as zero errors: not a pass
-            absent = [m for m in (th.metrics[0], th.traffic_metric) if not _exported(scrape1, m)]
+            absent = [m for m in (th.metrics[0], th.traffic_metric) if not exports(scrape1, m)]
             reset = _reset(th, scrape0, scrape1, before, after)
             why = None
             if absent:
                 why = f"{backend}'s /metrics exports no {' and no '.join(absent)}: the rule cannot be evaluated"
             elif reset:  # what the counters held before a restart is lost, so the increase is not the window's
                 why = f"the counters were reset between the two scrapes ({reset}): the window cannot be judged"
+            elif not moved and th.matchers:
+                why = f"no requests on {th.selector} in the window (traffic elsewhere does not judge this rule)"
             values = instant_values(th, snaps, t1 - t0) if moved and why is None else {}
             notes = [f"one window of {t1 - t0:.1f} s between two scrapes: the rule's for "
                      f"({format_duration(threshold.for_s)}) cannot be applied"]  # fmt: skip
@@ -231,9 +234,23 @@ def check_metrics(
     return LatencyReport(tuple(checks), rules.not_evaluated)
 
 
-def _exported(families: list[Metric], metric: str) -> bool:
-    """Whether an exposition declares ``metric``: a sample of it, or its family (a labelled counter that never
-    counted has only its ``# TYPE`` line: zero, not absent)."""
+def exposition_names(text: str) -> set[str]:
+    """The metric names of a Prometheus text exposition: sample names (``name{labels} value``) and the names in
+    ``# TYPE`` / ``# HELP`` lines (a labelled counter nothing has incremented yet has no sample). Names as written,
+    so a suffix (``_bucket``) is a name only where a sample has it; no name is found inside another."""
+    names = set()
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "#" and parts[1] in ("TYPE", "HELP"):
+            names.add(parts[2])
+        elif parts and not line.startswith("#"):
+            names.add(line.split("{", 1)[0].split(" ", 1)[0])
+    return names
+
+
+def exports(families: list[Metric], metric: str) -> bool:
+    """Whether an exposition (``parse_exposition``) declares ``metric`` by its exact name: a sample of it, or its
+    family (a labelled counter that never counted has only its ``# TYPE`` line: zero, not absent)."""
     for family in families:
         if any(metric == family.name + suffix for suffix in ("", "_total", "_sum", "_count", "_bucket")):
             return True
@@ -386,15 +403,16 @@ def _literal_selects_nothing(prom: PrometheusClient, threshold: RuleThreshold, n
 
 
 def _has_traffic(prom: PrometheusClient, threshold: RuleThreshold, now: float) -> bool:
-    expr = f"sum(rate({threshold.traffic_metric}[{format_duration(threshold.window_s)}]))"
-    return any(float(r["value"][1]) > 0 for r in prom.query(expr, now))
+    """Requests on the series the rule reads (its matchers: traffic on other routes judges nothing of it)."""
+    return any(float(r["value"][1]) > 0 for r in prom.query(threshold.traffic_promql(), now))
 
 
 def _empty_answer(prom: PrometheusClient, threshold: RuleThreshold, now: float) -> tuple[float | None, str]:
-    """A rule's query returned no series: for an error rule, zero errors when there was traffic and a target
-    declares the error counter (a labelled counter that never counted has no series, only its ``# TYPE``
-    line); otherwise no value, and why (a counter no target exports would read as zero errors)."""
-    if threshold.kind != ERROR_RATE or not _has_traffic(prom, threshold, now):
+    """A rule's query returned no series: for an error rule (judged only where there was traffic, see
+    ``check_prometheus``), zero errors when a target declares the error counter (a labelled counter that never
+    counted has no series, only its ``# TYPE`` line); otherwise no value, and why (a counter no target exports
+    would read as zero errors)."""
+    if threshold.kind != ERROR_RATE:
         return None, "the query returned no series"
     metric = threshold.metrics[0]
     # the text format's TYPE line names a counter with _total, OpenMetrics without it
@@ -416,6 +434,11 @@ def check_prometheus(target: Target, rules: RuleSet, *, now: float | None = None
         for th in rules.thresholds:
             expr = th.promql()
             notes: list[str] = [f"queried: {expr}"]
+            if th.kind == ERROR_RATE and not _has_traffic(prom, th, now):
+                # an error counter's series outlives its last error: a flat 0 on no requests judged nothing
+                idle = f"no requests{' on ' + th.selector if th.selector else ''} in the window ({th.traffic_promql()})"
+                checks.append(RuleCheck(th, NO_DATA, None, None, "prometheus", (*notes, idle)))
+                continue
             if th.note and _literal_selects_nothing(prom, th, now):
                 notes.append(
                     f"the rule as written ({th.expr}) selects no series on this Prometheus: production's "

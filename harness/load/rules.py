@@ -127,11 +127,20 @@ class RuleThreshold:
             return self.metrics[0].replace("errors_total", "requests_total").replace("failures_total", "requests_total")
         return self.metrics[1]
 
+    @property
+    def selector(self) -> str:
+        """The rule's label matchers as a PromQL selector (``{route="/x"}``), or empty."""
+        m = ",".join(f'{k}="{v}"' for k, v in self.matchers)
+        return f"{{{m}}}" if m else ""
+
+    def traffic_promql(self) -> str:
+        """The requests per second of the series the rule reads (its matchers), summed: traffic it can judge."""
+        return f"sum(rate({self.traffic_metric}{self.selector}[{format_duration(self.window_s)}]))"
+
     def promql(self) -> str:
         """The expression as the harness evaluates it, with this threshold's window (for a Prometheus server)."""
         w = format_duration(self.window_s)
-        m = ",".join(f'{k}="{v}"' for k, v in self.matchers)
-        sel = f"{{{m}}}" if m else ""
+        sel = self.selector
 
         def rate(metric: str) -> str:
             inner = f"rate({metric}{sel}[{w}])"

@@ -4,9 +4,10 @@ run is invalid, the exit code, and the files written to ``reports/`` (JSON for m
 Exit codes (locust's own 1 = "some request failed" and 2 = "a listener raised" keep their meaning):
     0  every threshold holds over a valid run
     3  a threshold was breached (an alert rule fired, or a run-level limit was exceeded)
-    4  the run is invalid: the load generator's CPU was saturated, no requests were made, the run was shorter
-       than a rule's window + for and that rule did not fire (so it was not proven to hold), a rule was breaching
-       (pending) when the run ended, or no alert rule of the file could be evaluated
+    4  the run is invalid: the load generator's CPU was saturated, no requests were made (or none succeeded and
+       no threshold was breached), the run was shorter than a rule's window + for and that rule did not fire (so
+       it was not proven to hold), a rule was breaching (pending) when the run ended, or no alert rule of the file
+       could be evaluated
 """
 
 from __future__ import annotations
@@ -203,12 +204,21 @@ def build_verdict(
     # connect has no latency samples, and a rule window as short as the sampling holds no rate); a breach of
     # another threshold still decides
     no_data = [r.name for r in results if r.outcome == NO_DATA]
+    # every request failed (a refused connection is one, answered in a millisecond by no server): the latencies
+    # are the failures', and nothing the service answered was judged; a breach (HighErrorRate) still decides
+    requests, failures = summary.total.requests, summary.total.failures
+    no_answer = requests > 0 and failures >= requests
     if invalid:
         status = INVALID
     elif any(r.outcome == BREACH for r in results):
         status = BREACH
-    elif short or pending or no_data or not states:
+    elif short or pending or no_data or no_answer or not states:
         status = INVALID
+        if no_answer:
+            invalid.append(
+                f"no request succeeded ({failures} of {requests} failed): the latencies judged are the failures',"
+                " not the service's answers"
+            )
         if not states:
             # nothing of the rule file could be judged (every rule of a shape the harness cannot evaluate, or no
             # rule at all): the run did not test the alert rules, whatever its run-level limits say

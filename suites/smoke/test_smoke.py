@@ -12,6 +12,7 @@ import httpx
 
 from harness.config import Target
 from harness.contracts import violations
+from harness.load.latency import exposition_names
 
 ERROR_RATE_LIMIT = 0.01  # contracts/alert-rules.yaml, HighErrorRate
 ERROR_RATE_SAMPLE = 100
@@ -60,23 +61,10 @@ def test_error_rate_within_alert_threshold(client: httpx.Client) -> None:
     )
 
 
-def exported(text: str) -> set[str]:
-    """The metric names of a Prometheus text exposition: sample names (``name{labels} value``) and the names in
-    ``# TYPE`` / ``# HELP`` lines (a labelled counter nothing has incremented yet has no sample)."""
-    names = set()
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[0] == "#" and parts[1] in ("TYPE", "HELP"):
-            names.add(parts[2])
-        elif parts and not line.startswith("#"):
-            names.add(line.split("{", 1)[0].split(" ", 1)[0])
-    return names
-
-
 def test_guide_metrics_exported(client: httpx.Client, target: Target, backend: str) -> None:
     response = client.get("/metrics")
     assert response.status_code == 200
     wanted = [*target.suites.metrics, *(target.suites.storage_metrics if backend == "storage" else ())]
-    names = exported(response.text)
+    names = exposition_names(response.text)
     missing = [name for name in wanted if name not in names]
     assert missing == [], f"{backend} does not export {missing} ([targets.X.suites] metrics / storage_metrics)"

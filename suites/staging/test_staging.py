@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from harness.config import Target
+from harness.load.latency import exposition_names
 
 SAMPLE = 25
 PAGES = 5
@@ -34,17 +35,25 @@ def test_sampled_reads_agree(backend_clients: dict[str, httpx.Client]) -> None:
         cursor = page["next_cursor"]
         if cursor is None:
             break
+    if not ids:  # no read to compare: the backends' agreement is not shown by agreeing on nothing
+        pytest.skip("the legacy backend lists no character: there is no read to compare across the backends")
     sample = random.Random(len(ids)).sample(ids, min(SAMPLE, len(ids)))
     differing: list[dict[str, Any]] = []
+    unread: list[str] = []
     for character_id in sample:
         a = legacy.get(f"/characters/{character_id}")
         b = storage.get(f"/characters/{character_id}")
-        if (a.status_code, a.json()) != (b.status_code, b.json()):
+        if a.status_code != 200 or b.status_code != 200:  # two equal error answers read no data
+            unread.append(f"{character_id}: legacy answered {a.status_code}, storage {b.status_code}")
+        elif a.json() != b.json():
             differing.append({"id": character_id, "legacy": a.json(), "storage": b.json()})
+    assert unread == [], f"{len(unread)} of {len(sample)} listed characters could not be read, e.g. {unread[0]}"
     assert differing == [], f"{len(differing)} of {len(sample)} sampled characters differ, e.g. {differing[0]}"
 
 
 def test_metrics_exported(client: httpx.Client, target: Target) -> None:
     """The guide's request, error and latency metrics, under the names ``[targets.X.suites] metrics`` declares."""
     text = client.get("/metrics").text
-    assert [m for m in target.suites.metrics if m not in text] == []
+    # by exact name: one found anywhere in the text (myco_character_service_errors_total, a HELP text) is not it
+    names = exposition_names(text)
+    assert [m for m in target.suites.metrics if m not in names] == []

@@ -129,3 +129,19 @@ def test_a_rollback_script_that_does_nothing_fails_its_check(
         assert any(f["detail"].startswith("changed record") for f in check["findings"]), check["findings"]
     if broken == "cleanup":
         assert "still holds records" in check["summary"]
+
+
+def test_a_stop_proven_on_a_destination_the_cleanup_left_full_cannot_decide(
+    unmigrated: StackInfo, tmp_path: Path
+) -> None:
+    """rollback.stop empties the destination first, so an import that ignores the stop shows as records written.
+    With a cleanup script that does nothing the destination still held every record: an import that went on
+    rewrote the same records, the counts stayed, and the stop (a script that does nothing here too) passed as
+    "an import told to stop wrote nothing". It cannot decide; the cleanup's own check fails."""
+    config = _config(tmp_path / "harness.toml", unmigrated, _scripts(stop="true", cleanup="true"))
+    run = run_gate(tmp_path, "--target", "rehearsal", *PHASES, env=_env(unmigrated, config))
+    assert run.returncode == 1, run.stdout[-3000:]
+    stop = run.check("rollback.stop")
+    assert stop["outcome"] == "inconclusive", stop
+    assert "still held" in stop["summary"], stop
+    assert run.check("rollback.cleanup")["outcome"] == "fail"

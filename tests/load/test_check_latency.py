@@ -273,8 +273,11 @@ class _RestartingService:
         time.sleep(0.01)  # a restart is later than the last start: the series' _created differ
         self.registry = CollectorRegistry()
         self.requests = Counter("character_service_requests", "", ["method", "route", "status"], registry=self.registry)
-        if self.errors:
+        self.error_counter = (
             Counter("character_service_errors", "", ["method", "route", "status"], registry=self.registry)
+            if self.errors
+            else None
+        )
         self.duration = Histogram(
             "character_service_request_duration_seconds", "", ["method", "route"], registry=self.registry
         )
@@ -379,3 +382,113 @@ def test_prometheus_source_without_the_error_counter_cannot_judge_the_error_rule
     assert code == EXIT_INVALID
     errors = next(c for c in report["checks"] if c["name"] == "HighErrorRate")  # type: ignore[attr-defined]
     assert "no scraped target exports character_service_errors_total" in errors["notes"][-1], errors
+
+
+ROUTE_RULES = """groups:
+  - name: per-route
+    rules:
+      - alert: CampaignErrors
+        expr: rate(character_service_errors_total{route="/campaigns"}[5s]) > 0.01
+        for: 4s
+      - alert: CharacterErrors
+        expr: rate(character_service_errors_total{route="/characters"}[5s]) > 0.01
+        for: 4s
+"""
+
+
+def _route_rules_config(tmp_path: Path, url: str, prometheus: str | None = None) -> Path:
+    rules = tmp_path / "route-rules.yaml"
+    rules.write_text(ROUTE_RULES)
+    config = _config(tmp_path, url, prometheus)
+    config.write_text(config.read_text() + f'[targets.t.thresholds]\nrules = "{rules}"\n')
+    return config
+
+
+def test_metrics_scrapes_with_no_traffic_on_a_rules_route_cannot_judge_that_rule(tmp_path: Path) -> None:
+    """A rule that reads one route (``{route="/campaigns"}``) while the window's traffic all went elsewhere: the
+    route's series, there from earlier requests, stayed flat, so its error rate read as 0, a PASS on no traffic it
+    could judge (the check asked for traffic on any route). The rule on the route that had traffic still passes."""
+    from harness.config.loader import load_config
+    from harness.load.latency import check_metrics
+    from harness.load.thresholds import target_rules
+
+    service = _RestartingService()
+    try:
+        for _ in range(20):  # earlier traffic: the /campaigns series exists in both scrapes
+            service.requests.labels("GET", "/campaigns", "200").inc()
+            service.duration.labels("GET", "/campaigns").observe(0.01)
+        target = load_config(_route_rules_config(tmp_path, service.url)).targets["t"]
+        report = check_metrics(target, target_rules(target.thresholds), ["legacy"], sleep=partial(_serve_fast, service))
+    finally:
+        service.stop()
+    assert {c.threshold.name: c.outcome for c in report.checks} == {
+        "CampaignErrors": "no data",
+        "CharacterErrors": "pass",
+    }, report.lines()
+    assert report.exit_code == EXIT_INVALID
+    campaigns = next(c for c in report.checks if c.threshold.name == "CampaignErrors")
+    assert 'no requests on {route="/campaigns"} in the window' in campaigns.notes[-1], campaigns.notes
+
+
+def test_prometheus_source_with_no_traffic_on_a_rules_route_cannot_judge_that_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    """No series of ``character_service_errors_total{route="/campaigns"}`` (no request went there): the empty answer
+    was read as "no errors" because the check looked for traffic on every route, a PASS on none it could judge."""
+    service = _RestartingService()
+    stop = threading.Event()
+
+    def serve() -> None:
+        for _ in range(60):  # bounded: at most 30 s
+            if stop.wait(0.5):
+                return
+            service.serve(20, 0.01)
+
+    worker = threading.Thread(target=serve, daemon=True)
+    worker.start()
+    try:
+        prom = prometheus(service.url)
+        time.sleep(9)
+        code, report = _check(monkeypatch, tmp_path, _route_rules_config(tmp_path, service.url, prom), "--source",
+                              "prometheus", "--window", "5s", "--for", "0s")  # fmt: skip
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+        service.stop()
+    assert _outcomes(report) == {"CampaignErrors": "no data", "CharacterErrors": "pass"}, report
+    assert code == EXIT_INVALID
+
+
+ERROR_RULE_ONLY = """groups:
+  - name: errors
+    rules:
+      - alert: HighErrorRate
+        expr: rate(character_service_errors_total[5m]) > 0.01
+        for: 5m
+"""
+
+
+def test_prometheus_source_cannot_judge_the_error_rule_of_an_idle_service_whose_error_series_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    """An error counter that counted once has a series for good: on a service idle in the window its rate is 0, so
+    HighErrorRate passed (exit 0 with the error rule alone) on no traffic at all; the /metrics source already says
+    it cannot judge an idle window."""
+    service = _RestartingService()
+    service.serve(20, 0.01)
+    assert service.error_counter is not None
+    service.error_counter.labels("GET", "/characters", "500").inc()
+    rules = tmp_path / "error-rule.yaml"
+    rules.write_text(ERROR_RULE_ONLY)
+    config = _config(tmp_path, service.url)
+    try:
+        prom = prometheus(service.url)
+        config.write_text(
+            config.read_text() + f'[targets.t.prometheus]\nurl = "{prom}"\n[targets.t.thresholds]\nrules = "{rules}"\n'
+        )
+        time.sleep(9)  # idle: the 5 s window holds no request
+        code, report = _check(monkeypatch, tmp_path, config, "--source", "prometheus", "--window", "5s", "--for", "3s")
+    finally:
+        service.stop()
+    assert _outcomes(report) == {"HighErrorRate": "no data"}, report
+    assert code == EXIT_INVALID

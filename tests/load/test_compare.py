@@ -13,7 +13,7 @@ import pytest
 from harness.cli import main
 from harness.embedded import EmbeddedStack, StackInfo
 from harness.load.compare import CompareSettings, compare_runs, mann_whitney_u
-from harness.load.verdict import EXIT_BREACH, EXIT_PASS
+from harness.load.verdict import EXIT_BREACH, EXIT_INVALID, EXIT_PASS
 
 
 def test_u_counts_pairs_where_the_first_is_greater_ties_half() -> None:
@@ -48,6 +48,24 @@ def test_comparison_flags_30_percent_slower_and_passes_equal() -> None:
     assert "significantly above legacy's x 1.10" in flagged.reasons[0]
     errors = compare_runs(_verdict(base), _verdict(base, failures=20), settings)
     assert errors.status == "fail" and "error ratio" in errors.reasons[0]
+
+
+def test_runs_whose_every_request_failed_cannot_be_compared() -> None:
+    """Both backends down (every request refused in a millisecond or two): the comparison held the failures'
+    latencies against each other, and their error ratios (1.0 each) did not differ: a PASS, "storage is not
+    slower than legacy". Either side without one answer cannot be compared; one failed request of many can."""
+    base = {1: 150, 2: 20, 6: 4}
+    settings = CompareSettings(max_slowdown=0.10)
+    both = compare_runs(_verdict(base, failures=174), _verdict(base, failures=174), settings)
+    assert both.status == "invalid" and both.exit_code == EXIT_INVALID, both
+    assert both.reasons == (
+        "legacy: no request succeeded (174 of 174 failed), so no answer's latency to compare",
+        "storage: no request succeeded (174 of 174 failed), so no answer's latency to compare",
+    )
+    # an invalid comparison has no test to show: its table (the .txt report) raised KeyError, exit 70
+    assert "reason: storage: no request succeeded" in both.table() and "Mann-Whitney" not in both.table()
+    assert compare_runs(_verdict(base), _verdict(base, failures=174), settings).status == "invalid"
+    assert compare_runs(_verdict(base, failures=1), _verdict(base, failures=1), settings).status == "pass"
 
 
 def test_a_legacy_faster_than_a_millisecond_is_compared_not_divided_by() -> None:

@@ -4,6 +4,7 @@ against the reference, the warm-up fault made by a loopback proxy in front of it
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -77,3 +78,26 @@ def test_a_rule_file_with_no_rule_it_can_evaluate_is_invalid_not_a_pass(stack: S
     assert run.exit_code == EXIT_INVALID and verdict["status"] == "invalid", run.tail()
     reason = f"no alert rule of {rules} could be evaluated (not evaluated: SlowP95, ServerErrors)"
     assert verdict["invalid_reasons"] == [reason]
+
+
+@pytest.mark.slow
+def test_a_run_against_a_backend_that_refuses_every_connection_is_invalid_not_a_pass(tmp_path: Path) -> None:
+    """Every request refused (nothing listens on the port): each failure takes a millisecond, so HighLatency
+    held at 0.001 s and a rule file of that rule alone passed the run ("1 thresholds hold") on no answer at all."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "groups:\n  - name: latency\n    rules:\n"
+        "      - alert: HighLatency\n"
+        "        expr: avg_over_time(character_service_request_duration_seconds[5m]) > 0.5\n"
+        "        for: 5m\n"
+    )
+    with socket.socket() as closed:  # a loopback port nothing listens on (bound, never listening: refused)
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        run = run_locust(url, verdict_prefix=tmp_path / "verdict", run_time="6s", users=2,
+                         extra=["--rules", str(rules), "--rule-window", "2s", "--rule-for", "1s"])  # fmt: skip
+    verdict = run.verdict
+    assert verdict is not None, run.tail()
+    assert run.exit_code == EXIT_INVALID and verdict["status"] == "invalid", run.tail()
+    assert verdict["run"]["requests"] > 0 and verdict["run"]["failures"] == verdict["run"]["requests"]
+    assert any(r.startswith("no request succeeded") for r in verdict["invalid_reasons"]), verdict["invalid_reasons"]

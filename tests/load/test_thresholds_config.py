@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from harness import resources
@@ -132,3 +134,20 @@ def test_a_rule_with_no_data_is_invalid_unless_another_breaches() -> None:
     strict = threshold_config(_section('p95_ms = 1\nwindow = "2s"\nfor = "1s"'))
     breached = build_verdict(strict, rules, states, _summary({5: 100}, duration=12.0))
     assert breached.exit_code == EXIT_BREACH, breached.table()
+
+
+def test_a_run_none_of_whose_requests_succeeded_is_invalid_unless_a_threshold_breaches() -> None:
+    """Every request refused (the backend down): a refused connection is a failure answered in a millisecond, so
+    HighLatency held at 1 ms and a rule file of latency rules alone passed the run ("1 thresholds hold"). With the
+    error rule it breaches, as before; a run with one success among its failures is judged as it is."""
+    config, rules, states = _states()
+    latency_only = replace(rules, thresholds=tuple(t for t in rules.thresholds if t.name == "HighLatency"))
+    latency_states = [s for s in states if s.threshold.name == "HighLatency"]
+    refused = build_verdict(config, latency_only, latency_states, _summary({1: 120}, failures=120, duration=12.0))
+    assert refused.exit_code == EXIT_INVALID, refused.table()
+    assert "no request succeeded (120 of 120 failed)" in refused.invalid_reasons[0]
+    one_answered = build_verdict(config, latency_only, latency_states, _summary({1: 120}, failures=119, duration=12.0))
+    assert one_answered.exit_code == EXIT_PASS, one_answered.table()
+    config, rules, states = _states(failures_per_s=10.0)
+    breached = build_verdict(config, rules, states, _summary({1: 120}, failures=120, duration=12.0))
+    assert breached.exit_code == EXIT_BREACH and breached.breaches[0].name == "HighErrorRate", breached.table()
