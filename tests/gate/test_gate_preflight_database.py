@@ -4,13 +4,11 @@ character_db. A loopback stub answers; no stack."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fixed_answer import FixedAnswer, fixed_answer_server
 
 from harness.config.loader import load_config
 from harness.gate import preflight
@@ -18,42 +16,13 @@ from harness.gate.context import QUICK, GateContext, GateOptions
 from harness.verdict import CheckResult, Outcome
 
 
-class _Server:
-    """Answers every GET with 200 and ``self.body`` (``self.content_type``)."""
-
-    def __init__(self) -> None:
-        self.body = ""
-        self.content_type = "application/json"
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                data = owner.body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", owner.content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[_Server]:
-    s = _Server()
-    try:
-        yield s
-    finally:
-        s.server.shutdown()
-        s.server.server_close()
+def server() -> Iterator[FixedAnswer]:
+    with fixed_answer_server() as answer:
+        yield answer
 
 
-def _check(tmp_path: Path, server: _Server, body: str, content_type: str = "application/json") -> CheckResult:
+def _check(tmp_path: Path, server: FixedAnswer, body: str, content_type: str = "application/json") -> CheckResult:
     server.body, server.content_type = body, content_type
     config = tmp_path / "harness.toml"
     config.write_text(
@@ -66,7 +35,7 @@ def _check(tmp_path: Path, server: _Server, body: str, content_type: str = "appl
     return preflight.database_provisioned(ctx)
 
 
-def test_the_database_named_passes(tmp_path: Path, server: _Server) -> None:
+def test_the_database_named_passes(tmp_path: Path, server: FixedAnswer) -> None:
     result = _check(tmp_path, server, '{"name": "character_db", "collections": ["campaigns", "characters"]}')
     assert result.outcome is Outcome.PASS, result.summary
 
@@ -80,7 +49,7 @@ def test_the_database_named_passes(tmp_path: Path, server: _Server) -> None:
     ],
 )
 def test_a_200_that_is_not_the_database_cannot_decide(
-    tmp_path: Path, server: _Server, body: str, content_type: str, why: str
+    tmp_path: Path, server: FixedAnswer, body: str, content_type: str, why: str
 ) -> None:
     result = _check(tmp_path, server, body, content_type)
     assert result.outcome is Outcome.INCONCLUSIVE, result.summary

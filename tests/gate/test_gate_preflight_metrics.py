@@ -5,13 +5,12 @@ though the rules read ``character_service_errors_total`` and would never fire on
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixed_answer import FixedAnswer, fixed_answer_server
 
 from harness.config.loader import load_config
 from harness.gate import preflight
@@ -33,41 +32,13 @@ def _exposition(prefix: str) -> str:
     )
 
 
-class _Metrics:
-    """A backend whose /metrics answers ``self.body``."""
-
-    def __init__(self) -> None:
-        self.body = ""
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                data = owner.body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 @pytest.fixture(scope="module")
-def service() -> Iterator[_Metrics]:
-    metrics = _Metrics()
-    try:
-        yield metrics
-    finally:
-        metrics.server.shutdown()
-        metrics.server.server_close()
+def service() -> Iterator[FixedAnswer]:
+    with fixed_answer_server("text/plain; version=0.0.4") as answer:
+        yield answer
 
 
-def _check(tmp_path: Path, service: _Metrics, body: str) -> Any:
+def _check(tmp_path: Path, service: FixedAnswer, body: str) -> Any:
     service.body = body
     config = tmp_path / "harness.toml"
     config.write_text(
@@ -79,12 +50,12 @@ def _check(tmp_path: Path, service: _Metrics, body: str) -> Any:
     return preflight.metrics_exported(GateContext(GateOptions(), QUICK, target, False, config, "t", tmp_path, tmp_path))
 
 
-def test_the_rules_metrics_exported_by_their_names_pass(tmp_path: Path, service: _Metrics) -> None:
+def test_the_rules_metrics_exported_by_their_names_pass(tmp_path: Path, service: FixedAnswer) -> None:
     result = _check(tmp_path, service, _exposition(""))
     assert result.outcome is Outcome.PASS, result.summary
 
 
-def test_namespaced_metrics_are_not_the_ones_the_rules_read(tmp_path: Path, service: _Metrics) -> None:
+def test_namespaced_metrics_are_not_the_ones_the_rules_read(tmp_path: Path, service: FixedAnswer) -> None:
     result = _check(tmp_path, service, _exposition("myco_"))
     assert result.outcome is Outcome.FAIL, result.summary
     assert {f.what for f in result.findings} == {
@@ -98,7 +69,7 @@ def test_namespaced_metrics_are_not_the_ones_the_rules_read(tmp_path: Path, serv
     }
 
 
-def test_a_name_only_in_a_help_text_is_not_exported(tmp_path: Path, service: _Metrics) -> None:
+def test_a_name_only_in_a_help_text_is_not_exported(tmp_path: Path, service: FixedAnswer) -> None:
     body = _exposition("").replace(
         "# HELP character_service_errors_total Errors\n# TYPE character_service_errors_total counter\n",
         "# HELP app_errors_total Errors (was character_service_errors_total)\n# TYPE app_errors_total counter\n",
@@ -109,7 +80,7 @@ def test_a_name_only_in_a_help_text_is_not_exported(tmp_path: Path, service: _Me
                                                  "character_service_errors_total on storage"}  # fmt: skip
 
 
-def test_metrics_that_are_not_prometheus_text_fail(tmp_path: Path, service: _Metrics) -> None:
+def test_metrics_that_are_not_prometheus_text_fail(tmp_path: Path, service: FixedAnswer) -> None:
     result = _check(tmp_path, service, "<html>character_service_errors_total character_service_requests_total</html>")
     assert result.outcome is Outcome.FAIL, result.summary
     assert [f.detail for f in result.findings] == ["not Prometheus text format"] * 2

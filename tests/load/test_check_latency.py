@@ -352,13 +352,10 @@ def test_metrics_scrapes_of_a_service_without_the_error_counter_cannot_judge_the
     assert outcomes[False] == ({"HighErrorRate": "no data", "HighLatency": "pass"}, EXIT_INVALID)
 
 
-def test_prometheus_source_without_the_error_counter_cannot_judge_the_error_rule(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
-) -> None:
-    """No target exports ``character_service_errors_total``: the error query's empty answer meant "no errors"
-    whenever there was traffic, a pass. Prometheus's metadata API tells an error counter that never counted
-    (declared, the healthy test above) from one that does not exist (cannot judge)."""
-    service = _RestartingService(errors=False)
+@contextmanager
+def _busy_and_scraped(service: _RestartingService, prometheus: Callable[[str], str]) -> Iterator[str]:
+    """``service`` answering 20 fast requests every 0.5 s (at most 30 s), scraped by a real Prometheus for 9 s
+    first; yields that Prometheus's URL, and stops the traffic and the service at the end."""
     stop = threading.Event()
 
     def serve() -> None:
@@ -372,12 +369,23 @@ def test_prometheus_source_without_the_error_counter_cannot_judge_the_error_rule
     try:
         prom = prometheus(service.url)
         time.sleep(9)
-        code, report = _check(monkeypatch, tmp_path, _config(tmp_path, service.url, prom), "--source",
-                              "prometheus", "--window", "5s", "--for", "4s")  # fmt: skip
+        yield prom
     finally:
         stop.set()
         worker.join(timeout=5)
         service.stop()
+
+
+def test_prometheus_source_without_the_error_counter_cannot_judge_the_error_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prometheus: Callable[[str], str]
+) -> None:
+    """No target exports ``character_service_errors_total``: the error query's empty answer meant "no errors"
+    whenever there was traffic, a pass. Prometheus's metadata API tells an error counter that never counted
+    (declared, the healthy test above) from one that does not exist (cannot judge)."""
+    service = _RestartingService(errors=False)
+    with _busy_and_scraped(service, prometheus) as prom:
+        code, report = _check(monkeypatch, tmp_path, _config(tmp_path, service.url, prom), "--source",
+                              "prometheus", "--window", "5s", "--for", "4s")  # fmt: skip
     assert _outcomes(report) == {"HighErrorRate": "no data", "HighLatency": "pass"}, report
     assert code == EXIT_INVALID
     errors = next(c for c in report["checks"] if c["name"] == "HighErrorRate")  # type: ignore[attr-defined]
@@ -436,25 +444,9 @@ def test_prometheus_source_with_no_traffic_on_a_rules_route_cannot_judge_that_ru
     """No series of ``character_service_errors_total{route="/campaigns"}`` (no request went there): the empty answer
     was read as "no errors" because the check looked for traffic on every route, a PASS on none it could judge."""
     service = _RestartingService()
-    stop = threading.Event()
-
-    def serve() -> None:
-        for _ in range(60):  # bounded: at most 30 s
-            if stop.wait(0.5):
-                return
-            service.serve(20, 0.01)
-
-    worker = threading.Thread(target=serve, daemon=True)
-    worker.start()
-    try:
-        prom = prometheus(service.url)
-        time.sleep(9)
+    with _busy_and_scraped(service, prometheus) as prom:
         code, report = _check(monkeypatch, tmp_path, _route_rules_config(tmp_path, service.url, prom), "--source",
                               "prometheus", "--window", "5s", "--for", "0s")  # fmt: skip
-    finally:
-        stop.set()
-        worker.join(timeout=5)
-        service.stop()
     assert _outcomes(report) == {"CampaignErrors": "no data", "CharacterErrors": "pass"}, report
     assert code == EXIT_INVALID
 
