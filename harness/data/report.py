@@ -171,8 +171,18 @@ class CompareReport:
     partition_bounds: dict[str, tuple[str | None, str | None] | None] = field(default_factory=dict)
 
     @property
+    def nothing_compared(self) -> str | None:
+        """Why a whole run decided nothing though every collection agrees: no record on either side of any (a
+        mapping whose query selects nothing, the wrong database, a source not yet seeded). One partition may
+        hold no key; the merge of all of them is judged."""
+        if self.partition is not None or not self.collections or any(c.total for c in self.collections):
+            return None
+        return "no record on either side of any collection: nothing was compared (is the source mapping right?)"
+
+    @property
     def verdict(self) -> str:
-        return combine([c.verdict for c in self.collections])
+        verdict = combine([c.verdict for c in self.collections])
+        return INCOMPLETE if verdict == EQUAL and self.nothing_compared else verdict
 
     @property
     def exit_code(self) -> int:
@@ -220,6 +230,8 @@ class CompareReport:
             lines.append(f"  ... and {self.unlisted} more differences not listed")
         if self.stopped:
             lines.append(f"  stopped early: {self.stopped}")
+        if self.nothing_compared:
+            lines.append(f"  incomplete: {self.nothing_compared}")
         lines.extend(f"  note: {n}" for n in self.notes)
         return redact("\n".join(lines))
 
@@ -237,6 +249,8 @@ class CompareReport:
         reasons = [f"{c.collection}: {c.undecided}" for c in self.collections if c.undecided]
         if self.stopped:
             reasons.append(f"stopped early: {self.stopped}")
+        if self.nothing_compared:
+            reasons.append(self.nothing_compared)
         if self.verdict == INCOMPLETE:
             summary += "; could not decide: " + ("; ".join(reasons) or "not every record was covered")
         findings = tuple(Finding(f"{d.collection}/{d.key}", redact(d.describe())) for d in self.differences)

@@ -1,0 +1,63 @@
+"""A compare that compared nothing decided nothing: no record on either side of any collection (a mapping whose
+query selects nothing, the wrong database, a source not seeded yet) said EQUAL, exit 0. It is incomplete now,
+and says why; one record on each side, equal, is EQUAL again. A declared mapping on the machine's PostgreSQL
+and a reference Storage Service."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from data_helpers import deployment_targets, foreign_deployment
+
+from harness.cli import main
+
+pytestmark = pytest.mark.slow
+DATABASE = "guild_db"
+DDL = "CREATE TABLE guilds (guild_no integer PRIMARY KEY, guild_title text NOT NULL);"
+MAPPING = """
+[targets.guild.compare.collections.guilds]
+destination = "guild_docs"
+key_type = "integer"
+query = "SELECT g.guild_no AS key, jsonb_build_object('title', g.guild_title) AS document FROM guilds g"
+"""
+
+
+@pytest.fixture
+def empty_deployment(machine_pg_dsn: str, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    with foreign_deployment(machine_pg_dsn, tmp_path, "guild", DDL) as (legacy_dsn, storage_url):
+        with httpx.Client(timeout=30) as client:
+            client.put(f"{storage_url}/databases/{DATABASE}").raise_for_status()
+            client.put(f"{storage_url}/databases/{DATABASE}/collections/guild_docs").raise_for_status()
+        config = deployment_targets(tmp_path / "harness.toml", "guild", legacy_dsn, storage_url, DATABASE, MAPPING)
+        yield legacy_dsn, storage_url, config
+
+
+def _compare(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict[str, object]]:
+    monkeypatch.setenv("HARNESS_CONFIG", str(config))
+    out = tmp_path / "compare.json"
+    code = main(["data", "compare", "--target", "guild", "--output", str(out)])
+    return code, json.loads(out.read_text())
+
+
+def test_nothing_on_either_side_is_incomplete_and_one_equal_record_is_equal(
+    empty_deployment: tuple[str, str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    legacy_dsn, storage_url, config = empty_deployment
+    code, report = _compare(config, tmp_path, monkeypatch)
+    assert (code, report["verdict"]) == (1, "incomplete"), report
+    assert "nothing was compared" in capsys.readouterr().out
+    with psycopg.connect(legacy_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO guilds VALUES (1, 'Guild of 1')")
+    record = {"id": "1", "version": 1, "document": {"title": "Guild of 1"}}
+    url = f"{storage_url}/databases/{DATABASE}/collections/guild_docs/batch"
+    httpx.post(url, json={"records": [record]}, timeout=30).raise_for_status()
+    code, report = _compare(config, tmp_path, monkeypatch)
+    assert (code, report["verdict"]) == (0, "equal"), report
