@@ -71,6 +71,9 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
     if ctx.config_path is not None:
         env["HARNESS_CONFIG"] = str(ctx.config_path)
     env.pop("HARNESS_TARGET", None)  # the resolved target is passed with --target
+    # the runbook's suites as it names them: options from the environment (-k, -m, --deselect) narrowed a suite
+    # unseen, and what they deselected is recorded nowhere, so a suite of one test that ran could pass
+    env.pop("PYTEST_ADDOPTS", None)
     before = set(ctx.allure_dir.iterdir()) if ctx.allure_dir.is_dir() else set()
     try:
         result = run_child(cmd, log=logs / f"pytest-{phase}.log", timeout_s=timeout_s, env=env)

@@ -59,16 +59,14 @@ def _run_suite(
         f'[targets.fake.backends.storage]\nurl = "{url}"\n',
         encoding="utf-8",
     )
-    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # the rootdir above suites/, as in a checkout
+    # the rootdir above suites/, as in a checkout; its addopts are the suites' own (the gate drops PYTEST_ADDOPTS)
+    (tmp_path / "pytest.ini").write_text(f"[pytest]\naddopts = {addopts}\n", encoding="utf-8")
     folder = tmp_path / "suites" / "fake"
     folder.mkdir(parents=True)
     (folder / "test_fake.py").write_text(textwrap.dedent(source), encoding="utf-8")
     monkeypatch.setenv("HARNESS_CONFIG", str(config))
     monkeypatch.delenv("HARNESS_TARGET", raising=False)
-    if addopts:
-        monkeypatch.setenv("PYTEST_ADDOPTS", addopts)
-    else:
-        monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-k test_first")  # a user's environment: the gate must not narrow by it
     monkeypatch.setattr(suites, "suite_path", lambda suite: folder)
     target = resolve_run(target="fake").named
     assert target is not None
@@ -130,8 +128,8 @@ def test_an_interrupted_child_after_a_pass_cannot_decide(
 def test_a_test_whose_xdist_worker_crashed_fails_the_suite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stub_url: str
 ) -> None:
-    # the gate hands its environment down: PYTEST_ADDOPTS="-n 1" runs the suite under xdist, whose report of a
-    # crashed worker's test has when == "???" (pytest counts it failed: exit 1)
+    # the suites' own addopts "-n 1" run them under xdist, whose report of a crashed worker's test has
+    # when == "???" (pytest counts it failed: exit 1)
     source = """
         import os
         def test_first(): pass
