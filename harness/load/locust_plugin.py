@@ -53,6 +53,7 @@ class _State:
     verdict: Verdict | None = None
     greenlet: Any = None
     error: str | None = None
+    evaluation_error: str | None = None  # the evaluation greenlet died of this before the run ended
     owner: str = ""
     writes: bool = True  # False on a production target without --allow-writes: the load only reads
     process: Any = None  # psutil.Process of this (local) load generator
@@ -227,6 +228,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         return
     STATE.evaluator.reset()
     STATE.started, STATE.stopped, STATE.max_cpu, STATE.verdict = time.monotonic(), None, None, None
+    STATE.evaluation_error = None
     STATE.workers = 0
     STATE.process = psutil.Process()
     STATE.process.cpu_percent()  # the baseline: psutil's first reading is meaningless
@@ -251,6 +253,7 @@ def _summary(environment: Environment) -> RunSummary:
         endpoints=tuple(entry(e, e.method or "", e.name) for e in stats.entries.values()),
         max_generator_cpu=STATE.max_cpu,
         workers=STATE.workers,
+        evaluation_error=STATE.evaluation_error,
     )
 
 
@@ -258,6 +261,9 @@ def _finish(environment: Environment) -> Verdict | None:
     if STATE.evaluator is None or STATE.started is None or STATE.config is None or STATE.rules is None:
         return None
     if STATE.greenlet is not None:
+        if STATE.greenlet.dead and STATE.greenlet.exception is not None:
+            error = STATE.greenlet.exception
+            STATE.evaluation_error = redact(f"{type(error).__name__}: {error}")
         STATE.greenlet.kill(block=False)
         STATE.greenlet = None
     _tick(environment)

@@ -87,6 +87,7 @@ class RunSummary:
     endpoints: tuple[EndpointSummary, ...]
     max_generator_cpu: float | None = None  # the highest CPU % any load generator process reported
     workers: int = 0
+    evaluation_error: str | None = None  # why the once-a-second evaluation stopped before the run did
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,8 @@ def build_verdict(
         )
     if summary.total.requests == 0:
         invalid.append("no requests were made")
+    if summary.evaluation_error:  # the rules were judged on the seconds before it only
+        invalid.append(f"the rules' evaluation stopped during the run ({summary.evaluation_error})")
     pending = [r.name for r in results if r.outcome == NOT_PROVEN and r.pending]
     short = [r.name for r in results if r.outcome == NOT_PROVEN and not r.pending]
     # a threshold with nothing to judge decided nothing: never a pass (a run whose every request failed to

@@ -101,3 +101,41 @@ def test_a_run_against_a_backend_that_refuses_every_connection_is_invalid_not_a_
     assert run.exit_code == EXIT_INVALID and verdict["status"] == "invalid", run.tail()
     assert verdict["run"]["requests"] > 0 and verdict["run"]["failures"] == verdict["run"]["requests"]
     assert any(r.startswith("no request succeeded") for r in verdict["invalid_reasons"]), verdict["invalid_reasons"]
+
+
+BREAKING_LOCUSTFILE = """
+import sys
+sys.path.insert(0, {root!r})
+from locustfiles.character_service import CharacterServiceUser  # noqa: F401  (the harness's locustfile)
+from harness.load import locust_plugin
+
+ticks = []
+evaluate = locust_plugin._tick
+
+
+def _tick(environment):
+    ticks.append(1)
+    if len(ticks) == 4:  # the evaluation greenlet's third second
+        raise RuntimeError("evaluation broke")
+    evaluate(environment)
+
+
+locust_plugin._tick = _tick
+"""
+
+
+@pytest.mark.slow
+def test_a_run_whose_evaluation_stopped_midway_is_invalid(stack: StackInfo, tmp_path: Path) -> None:
+    """The once-a-second evaluation (a greenlet) died 3 s into a 10 s run: the rules were judged on those 3 s and
+    the run passed. It is invalid now, and says why. (The break is the test's own: a locustfile that wraps the
+    harness's evaluation step.)"""
+    locustfile = tmp_path / "breaking_locustfile.py"
+    locustfile.write_text(BREAKING_LOCUSTFILE.format(root=str(Path(__file__).resolve().parents[2])))
+    run = run_locust(
+        stack.storage_url, verdict_prefix=tmp_path / "verdict", run_time="10s", users=2, locustfile=locustfile,
+        extra=["--rule-window", "3s", "--rule-for", "1s"],
+    )  # fmt: skip
+    verdict = run.verdict
+    assert verdict is not None, run.tail()
+    assert run.exit_code == EXIT_INVALID and verdict["status"] == "invalid", run.tail()
+    assert "the rules' evaluation stopped during the run (RuntimeError: evaluation broke)" in verdict["invalid_reasons"]
