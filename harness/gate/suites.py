@@ -87,6 +87,10 @@ def run_suites(ctx: GateContext, phase: str, checks: Sequence[tuple[str, str]], 
         data: dict[str, Any] | None = json.loads(outcomes_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = None
+    if data is not None and result.returncode != data.get("exitstatus"):
+        # the outcomes are written at sessionfinish: what came after (a plugin's unconfigure, a kill) ended the
+        # process otherwise, and its own exit status is the run's
+        data["exitstatus"] = result.returncode
     out = []
     for check, suite in checks:
         name = f"{phase}.{check}"

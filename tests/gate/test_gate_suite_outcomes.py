@@ -50,7 +50,7 @@ def stub_url() -> Iterator[str]:
 
 
 def _run_suite(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, source: str, *, addopts: str = ""
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, source: str, *, addopts: str = "", conftest: str = ""
 ) -> CheckResult:
     """``run_suites`` of the smoke phase on one suite folder ``suites/fake`` holding ``source`` as its tests."""
     config = tmp_path / "harness.toml"
@@ -64,6 +64,7 @@ def _run_suite(
     folder = tmp_path / "suites" / "fake"
     folder.mkdir(parents=True)
     (folder / "test_fake.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    (folder / "conftest.py").write_text(textwrap.dedent(conftest), encoding="utf-8")
     monkeypatch.setenv("HARNESS_CONFIG", str(config))
     monkeypatch.delenv("HARNESS_TARGET", raising=False)
     monkeypatch.setenv("PYTEST_ADDOPTS", "-k test_first")  # a user's environment: the gate must not narrow by it
@@ -122,6 +123,22 @@ def test_an_interrupted_child_after_a_pass_cannot_decide(
     result = _run_suite(tmp_path, monkeypatch, stub_url, source)
     assert result.outcome is Outcome.INCONCLUSIVE, result.summary
     assert "exit 2" in result.summary
+
+
+@pytest.mark.slow
+def test_a_child_that_ends_otherwise_than_its_outcomes_say_cannot_decide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stub_url: str
+) -> None:
+    # the outcomes are written at sessionfinish; what comes after (a plugin's unconfigure, a kill) can still end
+    # the process otherwise: its own exit status is the run's
+    conftest = """
+        import os
+        def pytest_unconfigure(config):
+            os._exit(3)
+    """
+    result = _run_suite(tmp_path, monkeypatch, stub_url, "def test_one(): pass\n", conftest=conftest)
+    assert result.outcome is Outcome.INCONCLUSIVE, result.summary
+    assert "exit 3" in result.summary
 
 
 @pytest.mark.slow
