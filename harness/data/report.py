@@ -298,10 +298,20 @@ class ProblemReport:
             self.problems.append(Problem(kind, where, detail))
 
     @property
+    def undecided(self) -> str | None:
+        """Why nothing was found without deciding anything: cut short, or nothing to look at (every side and
+        collection held no record, the export no line: a mapping that selects nothing, the wrong database)."""
+        if self.incomplete:
+            return self.incomplete
+        if self.checked and not any(self.checked.values()):
+            return f"nothing was checked ({', '.join(f'{k} 0' for k in self.checked)}): is the source mapping right?"
+        return None
+
+    @property
     def verdict(self) -> str:
         if self.counts:
             return DIFFERENT
-        return INCOMPLETE if self.incomplete else self.good
+        return INCOMPLETE if self.undecided else self.good
 
     @property
     def exit_code(self) -> int:
@@ -314,7 +324,7 @@ class ProblemReport:
             "counts": self.counts,
             "checked": self.checked,
             "problems": [asdict(p) for p in self.problems],
-            "incomplete": self.incomplete,
+            "incomplete": self.undecided,
             "elapsed_s": round(self.elapsed_s, 3),
             "notes": self.notes,
         }
@@ -329,8 +339,8 @@ class ProblemReport:
         lines.extend("  " + p.describe() for p in self.problems)
         if total > len(self.problems):
             lines.append(f"  ... and {total - len(self.problems)} more not listed")
-        if self.incomplete:
-            lines.append(f"  incomplete: {self.incomplete}")
+        if self.undecided:
+            lines.append(f"  incomplete: {self.undecided}")
         lines.extend(f"  note: {n}" for n in self.notes)
         return redact("\n".join(lines))
 
@@ -339,7 +349,7 @@ class ProblemReport:
         checked = ", ".join(f"{k} {v}" for k, v in self.checked.items())
         summary = f"{total} problems ({checked})" if checked else f"{total} problems"
         if self.verdict == INCOMPLETE:
-            summary += f"; could not decide: {self.incomplete}"
+            summary += f"; could not decide: {self.undecided}"
         return CheckResult(
             check,
             OUTCOMES[self.verdict],

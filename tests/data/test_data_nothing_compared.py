@@ -1,7 +1,7 @@
-"""A compare that compared nothing decided nothing: no record on either side of any collection (a mapping whose
-query selects nothing, the wrong database, a source not seeded yet) said EQUAL, exit 0. It is incomplete now,
-and says why; one record on each side, equal, is EQUAL again. A declared mapping on the machine's PostgreSQL
-and a reference Storage Service."""
+"""A check that looked at nothing decided nothing: no record on either side of any collection (a mapping whose
+query selects nothing, the wrong database, a source not seeded yet) made compare and verify EQUAL and check-refs
+CLEAN, exit 0. They are incomplete now, and say why; one record on each side, equal, decides again. A declared
+mapping on the machine's PostgreSQL and a reference Storage Service."""
 
 from __future__ import annotations
 
@@ -37,11 +37,15 @@ def empty_deployment(machine_pg_dsn: str, tmp_path: Path) -> Iterator[tuple[str,
         yield legacy_dsn, storage_url, config
 
 
-def _compare(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict[str, object]]:
+def _verdicts(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[int, object]]:
+    """compare, verify and check-refs of the target: each one's (exit code, verdict)."""
     monkeypatch.setenv("HARNESS_CONFIG", str(config))
-    out = tmp_path / "compare.json"
-    code = main(["data", "compare", "--target", "guild", "--output", str(out)])
-    return code, json.loads(out.read_text())
+    out = {}
+    for command in ("compare", "verify", "check-refs"):
+        report = tmp_path / f"{command}.json"
+        code = main(["data", command, "--target", "guild", "--output", str(report)])
+        out[command] = (code, json.loads(report.read_text())["verdict"])
+    return out
 
 
 def test_nothing_on_either_side_is_incomplete_and_one_equal_record_is_equal(
@@ -51,13 +55,14 @@ def test_nothing_on_either_side_is_incomplete_and_one_equal_record_is_equal(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     legacy_dsn, storage_url, config = empty_deployment
-    code, report = _compare(config, tmp_path, monkeypatch)
-    assert (code, report["verdict"]) == (1, "incomplete"), report
-    assert "nothing was compared" in capsys.readouterr().out
+    undecided = _verdicts(config, tmp_path, monkeypatch)
+    assert undecided == dict.fromkeys(("compare", "verify", "check-refs"), (1, "incomplete")), undecided
+    printed = capsys.readouterr().out
+    assert "nothing was compared" in printed and "nothing was checked" in printed
     with psycopg.connect(legacy_dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO guilds VALUES (1, 'Guild of 1')")
     record = {"id": "1", "version": 1, "document": {"title": "Guild of 1"}}
     url = f"{storage_url}/databases/{DATABASE}/collections/guild_docs/batch"
     httpx.post(url, json={"records": [record]}, timeout=30).raise_for_status()
-    code, report = _compare(config, tmp_path, monkeypatch)
-    assert (code, report["verdict"]) == (0, "equal"), report
+    decided = _verdicts(config, tmp_path, monkeypatch)
+    assert decided == {"compare": (0, "equal"), "verify": (0, "equal"), "check-refs": (0, "clean")}, decided
