@@ -18,10 +18,14 @@ from harness.load.runner import run_locust
 pytestmark = pytest.mark.slow
 
 
+CREATED: list[int] = []  # the creates that reached the service
+
+
 def _creates_answer_late(exchange: Exchange) -> None:
     """The character is created; its answer would come 30 s later: the user gives up after its 10 s network
     timeout (a failed create) or is stopped at the run's end and its 5 s stop timeout, before any answer."""
     if exchange.method == "POST" and exchange.path == "/characters":
+        CREATED.append(exchange.status)
         time.sleep(30)
 
 
@@ -33,12 +37,14 @@ def _left(url: str, owner: str) -> list[str]:
 def test_a_create_under_way_when_the_run_stops_is_removed(stack: StackInfo, tmp_path: Path) -> None:
     owner = "loadtest-midcreate"
     with fault_proxy(stack.storage_url, Fault(after=_creates_answer_late)) as storage:
-        run = run_locust(storage, verdict_prefix=tmp_path / "verdict", run_time="6s", users=6,
+        # ten users for 8 s: each starts a write cycle (1 task in 19) well before the end, and stays in it
+        run = run_locust(storage, verdict_prefix=tmp_path / "verdict", run_time="8s", users=10,
                          extra=["--run-owner", owner, "--rule-window", "4s", "--rule-for", "2s"])  # fmt: skip
     assert run.verdict is not None, run.tail()
     # every create of the run was under way when it stopped: the sweep found them (without it, they stayed)
     removed = re.search(rf"removed (\d+) record\(s\) of owner {owner} that stopped write cycles left", run.output)
-    assert removed is not None and int(removed.group(1)) >= 1, run.tail()
+    created = sum(1 for status in CREATED if status == 201)
+    assert created >= 1 and removed is not None and int(removed.group(1)) == created, (created, run.tail())
     assert _left(stack.storage_url, owner) == []
 
 
