@@ -12,12 +12,12 @@ from pathlib import Path
 from .conftest import ROOT
 
 
-def test_the_pytest_script_collects_every_test_and_suite() -> None:
+def test_the_pytest_script_collects_every_test() -> None:
     script = Path(sys.executable).with_name("pytest")
     assert script.exists(), f"no pytest script beside {sys.executable}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "PYTEST_"))}
     done = subprocess.run(
-        [str(script), "--collect-only", "-q", "-p", "no:cacheprovider", "tests", "suites"],
+        [str(script), "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
         cwd=ROOT,
         env=env,
         capture_output=True,
