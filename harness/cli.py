@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import shutil
 import signal
 import sys
@@ -19,6 +20,7 @@ from .errors import HarnessError
 from .redaction import redact
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: the harness failed, whatever the system under test would have answered
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader left (`harness ... | head -1`)
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -154,6 +156,23 @@ def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM runs the same clean-up as Ctrl-C: stacks stopped, children ended
 
 
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it; then it is pointed at /dev/null, so the interpreter's
+    last flush of what is still buffered cannot fail again (``Exception ignored ... BrokenPipeError``)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by something without a descriptor (tests)
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    if not any(events & select.POLLERR for _, events in poller.poll(0)):
+        return False  # a broken pipe elsewhere (a child's stdin): a bug like any other
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # `harness up` installs its own
@@ -165,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: neither a verdict (0, 1, 3, 4) nor bad input (2)
+        if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
+            return EXIT_BROKEN_PIPE  # not a bug: the reader had what it wanted; nothing to say, nowhere to say it
         if os.environ.get("HARNESS_DEBUG"):
             traceback.print_exc()
         hint = "" if os.environ.get("HARNESS_DEBUG") else "; run again with HARNESS_DEBUG=1 for the traceback"

@@ -154,13 +154,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from ..targets import local_target_of
     from .report import final_table
 
-    outdir = options.reports.resolve() / f"gate-{resolved.target_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # --reports names a file, or a path through one, or a place the user cannot write
-        raise ConfigError(
-            f"--reports {options.reports}: cannot make {outdir} there ({exc.strerror or exc}); give a directory"
-        ) from None
+    outdir = _new_report_dir(options.reports, resolved.target_name)
     workdir = Path(tempfile.mkdtemp(prefix="harness-gate-"))
     progress = Progress()
     stack: Any = None
@@ -170,17 +164,21 @@ def cmd_gate(args: argparse.Namespace) -> int:
                 stack = _embedded_stack(resolved.config.local, options, profile, progress)
                 try:
                     target = local_target_of(stack.start())
-                except KeyboardInterrupt:
-                    return 130
-                child_config = workdir / "harness.toml"
-                _write_child_config(child_config, target)
-                ctx = GateContext(options, profile, target, True, child_config, CHILD_TARGET, outdir, workdir)
-                ctx.scripts = stack
+                except KeyboardInterrupt:  # no check began: each is interrupted, the verdict written all the same
+                    ctx = GateContext(options, profile, _placeholder_local(), True, None, LOCAL, outdir, workdir)
+                    ctx.scripts = _PlanScripts()
+                    run = _report_interrupted_start(ctx, progress)
+                else:
+                    child_config = workdir / "harness.toml"
+                    _write_child_config(child_config, target)
+                    ctx = GateContext(options, profile, target, True, child_config, CHILD_TARGET, outdir, workdir)
+                    ctx.scripts = stack
+                    run = _run_and_report(ctx, progress)
             else:
                 config_path = Path(resolved.config.path).resolve() if resolved.config.path else None
                 ctx = GateContext(options, profile, named, False, config_path, named.name, outdir, workdir)
                 ctx.scripts = _declared_scripts(named, outdir / "logs")
-            run = _run_and_report(ctx, progress)
+                run = _run_and_report(ctx, progress)
     finally:
         progress.close()
         if stack is not None:
@@ -190,6 +188,27 @@ def cmd_gate(args: argparse.Namespace) -> int:
     print()
     print(redact(_verdict_line(run, outdir / "summary.md")))
     return run.decision.exit_code
+
+
+def _new_report_dir(reports: Path, target_name: str) -> Path:
+    """``reports/gate-<target>-<stamp>/``, made new for this run: a gate started in the same second as another
+    (two gates of a CI matrix in one workspace) gets ``...-2``, never the other's folder, whose ``verdict.json``
+    and ``summary.md`` it overwrote."""
+    base = reports.resolve() / f"gate-{target_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                path.mkdir()  # not exist_ok: the folder is this run's alone
+                return path
+            except FileExistsError:
+                n += 1
+                path = base.with_name(f"{base.name}-{n}")
+    except OSError as exc:  # --reports names a file, or a path through one, or a place the user cannot write
+        raise ConfigError(
+            f"--reports {reports}: cannot make {path} there ({exc.strerror or exc}); give a directory"
+        ) from None
 
 
 def _embedded_stack(local: LocalSettings, options: GateOptions, profile: Profile, progress: Progress) -> Any:
@@ -224,6 +243,26 @@ def _run_and_report(ctx: GateContext, progress: Progress) -> GateRun:
             f"gate on {where} ({ctx.target.environment}), profile {ctx.profile.name}; reports in {ctx.outdir}"
         )
         run = run_plan(ctx, plan, progress)
+    write_allure(ctx, run, set(SUITES))
+    write_verdict(ctx, run)
+    write_summary(ctx, run)
+    return run
+
+
+def _report_interrupted_start(ctx: GateContext, progress: Progress) -> GateRun:
+    """An interrupt while the embedded default was starting: every planned check is interrupted before it began
+    (INCONCLUSIVE, exit 4, as any interrupted run), and verdict.json and summary.md say so."""
+    from ..verdict import inconclusive, skipped
+    from .report import write_allure, write_summary, write_verdict
+    from .runner import GateRun
+
+    run = GateRun(interrupted=True)
+    for e in build_plan(ctx):
+        reason = "interrupted before it started (the embedded default was starting)"
+        run.results.append(
+            skipped(e.planned.check, e.skip_reason) if e.skip_reason else inconclusive(e.planned.check, reason)
+        )
+    progress.note("interrupted while the embedded default was starting: it is stopped and removed")
     write_allure(ctx, run, set(SUITES))
     write_verdict(ctx, run)
     write_summary(ctx, run)

@@ -125,3 +125,35 @@ def test_a_gate_started_ignoring_sigint_still_stops_its_suite_child_at_once(tmp_
     assert endpoints and all(
         c["outcome"] == "inconclusive" and c["summary"] == "interrupted before it finished" for c in endpoints
     ), endpoints
+
+
+def test_interrupted_while_the_embedded_default_starts_is_inconclusive_too(tmp_path: Path, private_tmp: Path) -> None:
+    """SIGTERM while the stack was starting ended the gate with 130, no verdict and an empty report folder."""
+    reports = tmp_path / "reports"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "gate", "--characters", "40", "--reports", str(reports)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=gate_env(TMPDIR=str(private_tmp)),
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert "starting the embedded default" in line, line
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith("harness-stack-") for p in private_tmp.iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, "the stack never began to start"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 4, err[-3000:]
+    left = [p.name for p in private_tmp.iterdir() if p.name.startswith("harness-")]
+    assert not left, f"temporary directories left behind: {left}"
+    import jsonschema
+
+    verdict = json.loads(next(reports.glob("gate-*/verdict.json")).read_text(encoding="utf-8"))
+    jsonschema.validate(verdict, json.loads(VERDICT_SCHEMA.read_text(encoding="utf-8")))
+    assert verdict["interrupted"] is True and verdict["verdict"] == "INCONCLUSIVE" and verdict["exit_code"] == 4
+    assert {c["outcome"] for c in verdict["checks"]} == {"inconclusive"} and len(verdict["checks"]) == 26
+    assert "verdict: INCONCLUSIVE (interrupted) (0 checks decided, 26 inconclusive" in out

@@ -4,6 +4,8 @@ line and exit 2."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,6 +187,26 @@ def test_an_unreachable_target_is_inconclusive_quickly(tmp_path: Path) -> None:
     assert run.returncode == 4, run.stderr[-2000:]
     assert run.verdict["verdict"] == "INCONCLUSIVE"
     assert "unreachable" in run.check("preflight.reachable")["summary"]
+
+
+def test_a_gate_never_writes_into_the_report_folder_of_another_run(tmp_path: Path) -> None:
+    """Two gates started in the same second (a CI matrix in one workspace) shared one folder: the second's
+    verdict.json and summary.md replaced the first's. Here every folder this run could stamp is taken already."""
+    config = _targets_file(tmp_path / "harness.toml", None, "staging")
+    reports = tmp_path / "reports"
+    now = time.time()
+    taken = [reports / f"gate-prod-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now + s))}" for s in range(-1, 120)]
+    for folder in taken:
+        folder.mkdir(parents=True)
+        (folder / "verdict.json").write_text("another run's", encoding="utf-8")
+    run = run_gate(tmp_path, "--target", "prod", env=gate_env(HARNESS_CONFIG=str(config)), timeout=120)
+    assert run.returncode == 4, run.stderr[-2000:]
+    assert [f for f in taken if (f / "verdict.json").read_text(encoding="utf-8") != "another run's"] == []
+    assert [f for f in taken if (f / "summary.md").exists()] == []
+    mine = [p for p in reports.glob("gate-prod-*") if p not in taken]
+    assert len(mine) == 1 and mine[0].name.endswith("-2"), mine
+    assert json.loads((mine[0] / "verdict.json").read_text(encoding="utf-8"))["verdict"] == "INCONCLUSIVE"
+    assert f"report: {mine[0] / 'summary.md'}" in run.stdout
 
 
 def test_a_target_that_is_not_the_service_is_inconclusive_and_not_probed(tmp_path: Path) -> None:
