@@ -28,6 +28,18 @@ def private_tmp() -> Iterator[Path]:
         yield path
 
 
+def _gate(cwd: Path, reports: Path, private_tmp: Path) -> subprocess.Popen[str]:
+    """A whole gate on a small embedded default, its output read by the test."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "gate", "--characters", "40", "--reports", str(reports)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=gate_env(TMPDIR=str(private_tmp)),
+    )
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(
     tmp_path: Path, private_tmp: Path, sig: int
@@ -35,14 +47,7 @@ def test_interrupted_mid_run_leaves_nothing_and_writes_an_inconclusive_verdict(
     import jsonschema
 
     reports = tmp_path / "reports"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "gate", "--characters", "40", "--reports", str(reports)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=gate_env(TMPDIR=str(private_tmp)),
-    )
+    proc = _gate(tmp_path, reports, private_tmp)
     assert proc.stderr is not None
     seen: list[str] = []
     deadline = time.monotonic() + 240
@@ -130,14 +135,7 @@ def test_a_gate_started_ignoring_sigint_still_stops_its_suite_child_at_once(tmp_
 def test_interrupted_while_the_embedded_default_starts_is_inconclusive_too(tmp_path: Path, private_tmp: Path) -> None:
     """SIGTERM while the stack was starting ended the gate with 130, no verdict and an empty report folder."""
     reports = tmp_path / "reports"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "gate", "--characters", "40", "--reports", str(reports)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=gate_env(TMPDIR=str(private_tmp)),
-    )
+    proc = _gate(tmp_path, reports, private_tmp)
     assert proc.stderr is not None
     line = proc.stderr.readline()
     assert "starting the embedded default" in line, line
