@@ -21,16 +21,46 @@ def _enabled(config: pytest.Config) -> bool:
     return config.pluginmanager.hasplugin("allure_pytest") and os.environ.get("HARNESS_ALLURE", "1") != "0"
 
 
+IN_USE_PREFIX = ".in-use-by-"  # + the pid of a run writing into the default results directory
+
+
 def configure(config: pytest.Config) -> None:
     """Default the results directory; runs before allure-pytest's own configure (tryfirst)."""
     if not _enabled(config) or getattr(config.option, "allure_report_dir", None):
         return
     results = Path(config.rootpath) / "reports" / "allure-results"
     if getattr(config, "workerinput", None) is None:
-        # a fresh directory per run; cleaned here rather than with --clean-alluredir, which races under xdist
-        shutil.rmtree(results, ignore_errors=True)
+        # a fresh directory per run; cleaned here rather than with --clean-alluredir, which races under xdist;
+        # not while another run of this checkout writes into it (its tests failed on the files taken away):
+        # then both runs' results share it
+        if not _runs_writing(results):
+            shutil.rmtree(results, ignore_errors=True)
+        results.mkdir(parents=True, exist_ok=True)
+        (results / f"{IN_USE_PREFIX}{os.getpid()}").touch()
     results.mkdir(parents=True, exist_ok=True)
     config.option.allure_report_dir = str(results)
+
+
+def unconfigure(config: pytest.Config) -> None:
+    """The run no longer writes into the default results directory."""
+    if getattr(config, "workerinput", None) is None:
+        (Path(config.rootpath) / "reports" / "allure-results" / f"{IN_USE_PREFIX}{os.getpid()}").unlink(missing_ok=True)
+
+
+def _runs_writing(results: Path) -> list[int]:
+    """The pids of other live runs that marked ``results`` as theirs (a killed run's mark is stale)."""
+    alive = []
+    for mark in results.glob(f"{IN_USE_PREFIX}*"):
+        try:
+            pid = int(mark.name.removeprefix(IN_USE_PREFIX))
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError):
+            continue
+        except PermissionError:  # alive, another user's
+            pass
+        if pid != os.getpid():
+            alive.append(pid)
+    return alive
 
 
 def label(item: pytest.Item, suite: str | None) -> None:

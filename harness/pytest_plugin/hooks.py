@@ -96,6 +96,7 @@ def _run_id(config: pytest.Config) -> tuple[str, int]:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    allure_report.unconfigure(config)
     if getattr(config, "workerinput", None) is None and RUN in config.stash and CONTEXT in config.stash:
         run_id, owner = config.stash[RUN]
         for role in ROLES:
