@@ -23,7 +23,7 @@ import signal
 import tempfile
 import threading
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +78,29 @@ def interrupts_held(*, deliver: bool = True) -> Iterator[list[int]]:
                 previous(signal.SIGINT, None)
             elif previous == signal.SIG_DFL:
                 os.kill(os.getpid(), signal.SIGINT)
+
+
+def delete_listed(
+    client: httpx.Client, path: str, params: Mapping[str, Any], ours: Callable[[dict[str, Any]], bool], max_pages: int
+) -> int:
+    """Delete the records of the listing ``path`` (walked by ``next_cursor``, at most ``max_pages`` pages) that are
+    ``ours``; returns how many are gone now. The sweeps of tagged records (synthetic suites' records, a load
+    run's) use it: best effort, so a listing that does not answer or is not a page ends it quietly."""
+    removed = 0
+    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
+        cursor = None
+        for _ in range(max_pages):
+            page = client.get(path, params={**params, **({"cursor": cursor} if cursor else {})})
+            if page.status_code != 200:
+                break
+            data = page.json()
+            for record in data["items"]:
+                if ours(record) and client.delete(f"{path}/{record['id']}").status_code in GONE:
+                    removed += 1
+            cursor = data.get("next_cursor")
+            if cursor is None:
+                break
+    return removed
 
 
 @dataclass

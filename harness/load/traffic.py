@@ -5,12 +5,13 @@ so it can be told apart from real data and cleaned up."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 import uuid
 from typing import Any
 
 import httpx
+
+from ..created_records import delete_listed
 
 OWNER_PREFIX = "loadtest-"
 NAME_PREFIX = "Load test "
@@ -79,20 +80,8 @@ def sweep(client: httpx.Client, owner: str, max_pages: int = 20) -> int:
     characters that carry both tags: this run's owner (``loadtest-...``) and the load's name prefix."""
     if not owner.startswith(OWNER_PREFIX):
         return 0
-    removed = 0
-    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
-        cursor = None
-        for _ in range(max_pages):
-            params: dict[str, Any] = {"owner": owner, "limit": 100, **({"cursor": cursor} if cursor else {})}
-            page = client.get("/characters", params=params)
-            if page.status_code != 200:
-                break
-            data = page.json()
-            for record in data["items"]:
-                ours = record.get("owner") == owner and str(record.get("name", "")).startswith(NAME_PREFIX)
-                if ours and client.delete(f"/characters/{record['id']}").status_code in (204, 404):
-                    removed += 1
-            cursor = data.get("next_cursor")
-            if cursor is None:
-                break
-    return removed
+
+    def ours(record: dict[str, Any]) -> bool:
+        return record.get("owner") == owner and str(record.get("name", "")).startswith(NAME_PREFIX)
+
+    return delete_listed(client, "/characters", {"owner": owner, "limit": 100}, ours, max_pages)

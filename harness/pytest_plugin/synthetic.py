@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+from ..created_records import delete_listed
 
 SYNTHETIC_OWNER = "harness-synthetic"
 SYNTHETIC_PREFIX = "[harness-synthetic]"
@@ -81,22 +84,13 @@ def sweep(client: httpx.Client, max_pages: int = 20) -> int:
     """Delete synthetic records left by an interrupted run; returns how many. Reads at most ``max_pages`` pages
     of each list, and deletes only records that carry both tags (owner and name prefix)."""
     removed = 0
-    with contextlib.suppress(httpx.HTTPError):
-        for path, params, owner_field in (
-            ("/characters", {"owner": SYNTHETIC_OWNER}, "owner"),
-            ("/campaigns", {}, "dungeon_master"),
-        ):
-            cursor = None
-            for _ in range(max_pages):
-                page = client.get(path, params={**params, "limit": 200, **({"cursor": cursor} if cursor else {})})
-                if page.status_code != 200:
-                    break
-                data = page.json()
-                for record in data["items"]:
-                    ours = record[owner_field] == SYNTHETIC_OWNER and record["name"].startswith(SYNTHETIC_PREFIX)
-                    if ours and client.delete(f"{path}/{record['id']}").status_code == 204:
-                        removed += 1
-                cursor = data["next_cursor"]
-                if cursor is None:
-                    break
+    for path, params, owner_field in (
+        ("/characters", {"owner": SYNTHETIC_OWNER}, "owner"),
+        ("/campaigns", {}, "dungeon_master"),
+    ):
+        removed += delete_listed(client, path, {**params, "limit": 200}, _tagged(owner_field), max_pages)
     return removed
+
+
+def _tagged(owner_field: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda r: r[owner_field] == SYNTHETIC_OWNER and str(r["name"]).startswith(SYNTHETIC_PREFIX)
