@@ -28,23 +28,27 @@ def configure(config: pytest.Config) -> None:
     """Default the results directory; runs before allure-pytest's own configure (tryfirst)."""
     if not _enabled(config) or getattr(config.option, "allure_report_dir", None):
         return
-    results = Path(config.rootpath) / "reports" / "allure-results"
-    if getattr(config, "workerinput", None) is None:
-        # a fresh directory per run; cleaned here rather than with --clean-alluredir, which races under xdist;
-        # not while another run of this checkout writes into it (its tests failed on the files taken away):
-        # then both runs' results share it
-        if not _runs_writing(results):
-            shutil.rmtree(results, ignore_errors=True)
-        results.mkdir(parents=True, exist_ok=True)
-        (results / f"{IN_USE_PREFIX}{os.getpid()}").touch()
+    results = _default_results(config)
+    controller = getattr(config, "workerinput", None) is None
+    # a fresh directory per run; cleaned here rather than with --clean-alluredir, which races under xdist; not
+    # while another run of this checkout writes into it (its tests failed on the files taken away): then both
+    # runs' results share it
+    if controller and not _runs_writing(results):
+        shutil.rmtree(results, ignore_errors=True)
     results.mkdir(parents=True, exist_ok=True)
+    if controller:
+        (results / f"{IN_USE_PREFIX}{os.getpid()}").touch()
     config.option.allure_report_dir = str(results)
 
 
 def unconfigure(config: pytest.Config) -> None:
     """The run no longer writes into the default results directory."""
     if getattr(config, "workerinput", None) is None:
-        (Path(config.rootpath) / "reports" / "allure-results" / f"{IN_USE_PREFIX}{os.getpid()}").unlink(missing_ok=True)
+        (_default_results(config) / f"{IN_USE_PREFIX}{os.getpid()}").unlink(missing_ok=True)
+
+
+def _default_results(config: pytest.Config) -> Path:
+    return Path(config.rootpath) / "reports" / "allure-results"
 
 
 def _runs_writing(results: Path) -> list[int]:
