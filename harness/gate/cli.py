@@ -252,16 +252,11 @@ def _run_and_report(ctx: GateContext, progress: Progress) -> GateRun:
 def _report_interrupted_start(ctx: GateContext, progress: Progress) -> GateRun:
     """An interrupt while the embedded default was starting: every planned check is interrupted before it began
     (INCONCLUSIVE, exit 4, as any interrupted run), and verdict.json and summary.md say so."""
-    from ..verdict import inconclusive, skipped
     from .report import write_allure, write_summary, write_verdict
-    from .runner import GateRun
+    from .runner import GateRun, record_interrupted
 
-    run = GateRun(interrupted=True)
-    for e in build_plan(ctx):
-        reason = "interrupted before it started (the embedded default was starting)"
-        run.results.append(
-            skipped(e.planned.check, e.skip_reason) if e.skip_reason else inconclusive(e.planned.check, reason)
-        )
+    run = GateRun()
+    record_interrupted(run, build_plan(ctx), "interrupted before it started (the embedded default was starting)")
     progress.note("interrupted while the embedded default was starting: it is stopped and removed")
     write_allure(ctx, run, set(SUITES))
     write_verdict(ctx, run)

@@ -89,25 +89,28 @@ def run_plan(ctx: GateContext, plan: list[PlanEntry], progress: Progress) -> Gat
                 if bad:
                     stopped_by = f"preflight did not pass ({bad[0].check}: {bad[0].summary})"
     except KeyboardInterrupt:
-        run.interrupted = True
         stop_all()
-        done = {r.check for r in run.results}
-        for e in plan:
-            if e.planned.check not in done:
-                result = (
-                    skipped(e.planned.check, e.skip_reason)
-                    if e.skip_reason
-                    else inconclusive(e.planned.check, "interrupted before it finished")
-                )
-                if e.planned.check in run.under_way:  # how long it ran before the interrupt, not 0 s
-                    result = result.with_(elapsed_s=time.monotonic() - run.under_way[e.planned.check])
-                run.results.append(result)
+        record_interrupted(run, plan, "interrupted before it finished")
         progress.note("interrupted: the checks under way were stopped and cleaned up")
     # a phase records its skipped checks before the ones it runs: reports list them in the runbook's order
     order = {e.planned.check: i for i, e in enumerate(plan)}
     run.results.sort(key=lambda r: order.get(r.check, len(order)))
     run.elapsed_s = time.monotonic() - started
     return run
+
+
+def record_interrupted(run: GateRun, plan: list[PlanEntry], reason: str) -> None:
+    """The run was interrupted: every planned check without a result is inconclusive for ``reason`` (one the
+    plan skips keeps its skip), with how long it ran if it was under way."""
+    run.interrupted = True
+    done = {r.check for r in run.results}
+    for e in plan:
+        if e.planned.check in done:
+            continue
+        result = skipped(e.planned.check, e.skip_reason) if e.skip_reason else inconclusive(e.planned.check, reason)
+        if e.planned.check in run.under_way:  # how long it ran before the interrupt, not 0 s
+            result = result.with_(elapsed_s=time.monotonic() - run.under_way[e.planned.check])
+        run.results.append(result)
 
 
 def _start(run: GateRun, progress: Progress, checks: list[str], budget_s: float, detail: Detail | None = None) -> None:
