@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from harness import resources
+
+if TYPE_CHECKING:
+    from harness.gate.context import GateContext
 
 VERDICT_SCHEMA = resources.contract("gate-verdict.schema.json")
 
@@ -75,3 +78,14 @@ def private_tmpdir() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def stub_context(tmp_path: Path, target_tables: str) -> GateContext:
+    """A gate context for target ``t`` (dev) of a targets file holding ``target_tables`` (its backends and
+    destination): a gate check run on its own against stub parts, no stack."""
+    from harness.config.loader import load_config
+    from harness.gate.context import QUICK, GateContext, GateOptions
+
+    config = tmp_path / "harness.toml"
+    config.write_text(f'[targets.t]\nenvironment = "dev"\n{target_tables}', encoding="utf-8")
+    return GateContext(GateOptions(), QUICK, load_config(config).targets["t"], False, config, "t", tmp_path, tmp_path)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from fixed_answer import FixedAnswer, fixed_answer_server
+from gate_helpers import stub_context
 
-from harness.config.loader import load_config
 from harness.gate import preflight
-from harness.gate.context import QUICK, GateContext, GateOptions
 from harness.verdict import CheckResult, Outcome
 
 
@@ -24,14 +23,11 @@ def server() -> Iterator[FixedAnswer]:
 
 def _check(tmp_path: Path, server: FixedAnswer, body: str, content_type: str = "application/json") -> CheckResult:
     server.body, server.content_type = body, content_type
-    config = tmp_path / "harness.toml"
-    config.write_text(
-        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.storage]\nurl = "{server.url}"\n'
+    ctx = stub_context(
+        tmp_path,
+        f'[targets.t.backends.storage]\nurl = "{server.url}"\n'
         f'[targets.t.destination]\nurl = "{server.url}"\ndatabase = "character_db"\n',
-        encoding="utf-8",
     )
-    target = load_config(config).targets["t"]
-    ctx = GateContext(GateOptions(), QUICK, target, False, config, "t", tmp_path, tmp_path)
     return preflight.database_provisioned(ctx)
 
 

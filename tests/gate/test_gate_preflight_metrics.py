@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from fixed_answer import FixedAnswer, fixed_answer_server
+from gate_helpers import stub_context
 
-from harness.config.loader import load_config
 from harness.gate import preflight
-from harness.gate.context import QUICK, GateContext, GateOptions
 from harness.verdict import Outcome
 
 
@@ -40,14 +39,9 @@ def service() -> Iterator[FixedAnswer]:
 
 def _check(tmp_path: Path, service: FixedAnswer, body: str) -> Any:
     service.body = body
-    config = tmp_path / "harness.toml"
-    config.write_text(
-        f'[targets.t]\nenvironment = "dev"\n[targets.t.backends.legacy]\nurl = "{service.url}"\n'
-        f'[targets.t.backends.storage]\nurl = "{service.url}"\n',
-        encoding="utf-8",
-    )
-    target = load_config(config).targets["t"]
-    return preflight.metrics_exported(GateContext(GateOptions(), QUICK, target, False, config, "t", tmp_path, tmp_path))
+    backends = "".join(f'[targets.t.backends.{b}]\nurl = "{service.url}"\n' for b in ("legacy", "storage"))
+    ctx = stub_context(tmp_path, backends)
+    return preflight.metrics_exported(ctx)
 
 
 def test_the_rules_metrics_exported_by_their_names_pass(tmp_path: Path, service: FixedAnswer) -> None:
